@@ -1,0 +1,281 @@
+//! Field validation with the documented error codes.
+//!
+//! Request bodies are read as JSON objects and every field is checked by hand, so each
+//! failure names its own `INVALID_*` code and `details.field` (a typed deserializer
+//! would report the first serde error instead). Conventions: an optional field sent as
+//! `null` counts as absent; lengths count Unicode scalar values; a required string must
+//! be non-blank; unknown keys are ignored.
+
+use serde_json::{Map, Value};
+
+/// One validation failure: the error code, a message for people, and the details
+/// (`field`, and for import rows `index` / `attendee_id`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ValidationError {
+    pub code: &'static str,
+    pub message: String,
+    pub details: Map<String, Value>,
+}
+
+impl ValidationError {
+    pub fn new(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        let mut details = Map::new();
+        details.insert("field".into(), Value::String(field.to_owned()));
+        Self {
+            code,
+            message: message.into(),
+            details,
+        }
+    }
+
+    /// An error about the request as a whole (no single field).
+    pub fn general(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: Map::new(),
+        }
+    }
+
+    pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// Parses a request body that must be a JSON object (`INVALID_JSON` otherwise).
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ValidationError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ValidationError::general(
+            "INVALID_JSON",
+            "The request body must be a JSON object.",
+        )),
+        Err(e) => Err(ValidationError::general(
+            "INVALID_JSON",
+            format!("The request body is not valid JSON: {e}."),
+        )),
+    }
+}
+
+/// Reads the fields of one JSON object.
+#[derive(Clone, Copy)]
+pub struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    pub fn new(map: &'a Map<String, Value>) -> Self {
+        Self(map)
+    }
+
+    /// The field's value when present and not `null`.
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    /// Whether the key is in the object at all (`null` included).
+    pub fn has_key(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    pub fn optional_text(
+        &self,
+        name: &str,
+        max_chars: usize,
+        code: &'static str,
+    ) -> Result<Option<String>, ValidationError> {
+        self.get(name)
+            .map(|v| text(v, name, max_chars, code))
+            .transpose()
+    }
+
+    pub fn required_text(
+        &self,
+        name: &str,
+        max_chars: usize,
+        code: &'static str,
+    ) -> Result<String, ValidationError> {
+        let value = self
+            .get(name)
+            .ok_or_else(|| ValidationError::new(code, name, format!("'{name}' is required.")))?;
+        let s = text(value, name, max_chars, code)?;
+        if s.trim().is_empty() {
+            return Err(ValidationError::new(
+                code,
+                name,
+                format!("'{name}' must not be blank."),
+            ));
+        }
+        Ok(s)
+    }
+
+    /// An optional JSON object of at most `max_bytes` serialized.
+    pub fn optional_object(
+        &self,
+        name: &str,
+        max_bytes: usize,
+        code: &'static str,
+    ) -> Result<Option<Map<String, Value>>, ValidationError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Object(map)) => {
+                let size = serde_json::to_vec(map)
+                    .map(|v| v.len())
+                    .unwrap_or(usize::MAX);
+                if size > max_bytes {
+                    return Err(ValidationError::new(
+                        code,
+                        name,
+                        format!(
+                            "'{name}' must be at most {max_bytes} bytes serialized ({size} given)."
+                        ),
+                    ));
+                }
+                Ok(Some(map.clone()))
+            }
+            Some(_) => Err(ValidationError::new(
+                code,
+                name,
+                format!("'{name}' must be a JSON object."),
+            )),
+        }
+    }
+}
+
+/// A string field of at most `max_chars` Unicode scalar values.
+pub fn text(
+    value: &Value,
+    name: &str,
+    max_chars: usize,
+    code: &'static str,
+) -> Result<String, ValidationError> {
+    let Value::String(s) = value else {
+        return Err(ValidationError::new(
+            code,
+            name,
+            format!("'{name}' must be a string."),
+        ));
+    };
+    let len = s.chars().count();
+    if len > max_chars {
+        return Err(ValidationError::new(
+            code,
+            name,
+            format!("'{name}' must be at most {max_chars} characters ({len} given)."),
+        ));
+    }
+    Ok(s.clone())
+}
+
+/// Whether `value` names an IANA time zone (`America/New_York`, `UTC`).
+pub fn is_iana_timezone(value: &str) -> bool {
+    value.parse::<chrono_tz::Tz>().is_ok()
+}
+
+/// Largest `raw_data`, `progress`, `snapshot_metadata` or `version_metadata` object.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+/// Checks a `webhook_url`: an absolute `https` URL (or `http` in insecure mode) with a
+/// host, at most 2048 characters. Returns it unchanged.
+pub fn webhook_url(value: &Value, insecure: bool) -> Result<String, ValidationError> {
+    const FIELD: &str = "webhook_url";
+    const CODE: &str = "INVALID_WEBHOOK_URL";
+    let s = text(value, FIELD, 2048, CODE)?;
+    let parsed = url::Url::parse(&s).map_err(|e| {
+        ValidationError::new(
+            CODE,
+            FIELD,
+            format!("'webhook_url' is not an absolute URL: {e}."),
+        )
+    })?;
+    let scheme_ok = parsed.scheme() == "https" || (insecure && parsed.scheme() == "http");
+    if !scheme_ok {
+        let allowed = if insecure { "https or http" } else { "https" };
+        return Err(ValidationError::new(
+            CODE,
+            FIELD,
+            format!(
+                "'webhook_url' must use {allowed} (got '{}').",
+                parsed.scheme()
+            ),
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(ValidationError::new(
+            CODE,
+            FIELD,
+            "'webhook_url' must name a host.",
+        ));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn null_is_absent_and_types_are_checked() {
+        let m = obj(json!({"a": null, "b": 3, "c": "héllo"}));
+        let f = Fields::new(&m);
+        assert_eq!(f.optional_text("a", 10, "X").unwrap(), None);
+        assert_eq!(f.optional_text("b", 10, "X").unwrap_err().code, "X");
+        assert_eq!(
+            f.optional_text("c", 5, "X").unwrap().as_deref(),
+            Some("héllo")
+        );
+        assert!(f.optional_text("c", 4, "X").is_err());
+        assert_eq!(
+            f.required_text("a", 10, "X").unwrap_err().details["field"],
+            "a"
+        );
+    }
+
+    #[test]
+    fn blank_required_text_is_rejected() {
+        let m = obj(json!({"t": "  "}));
+        assert!(Fields::new(&m)
+            .required_text("t", 10, "INVALID_TITLE")
+            .is_err());
+    }
+
+    #[test]
+    fn objects_are_size_limited() {
+        let m = obj(json!({"o": {"k": "x".repeat(100)}, "n": [1]}));
+        let f = Fields::new(&m);
+        assert!(f.optional_object("o", 1000, "X").unwrap().is_some());
+        assert!(f.optional_object("o", 50, "X").is_err());
+        assert!(f.optional_object("n", 50, "X").is_err());
+    }
+
+    #[test]
+    fn webhook_urls() {
+        assert!(webhook_url(&json!("https://example.com/hook"), false).is_ok());
+        assert!(webhook_url(&json!("http://example.com/hook"), false).is_err());
+        assert!(webhook_url(&json!("http://127.0.0.1:9/hook"), true).is_ok());
+        assert!(webhook_url(&json!("/relative"), false).is_err());
+        assert!(webhook_url(&json!("ftp://example.com"), true).is_err());
+        let long = format!("https://example.com/{}", "a".repeat(2040));
+        assert!(webhook_url(&json!(long), false).is_err());
+    }
+
+    #[test]
+    fn bodies_must_be_objects() {
+        assert!(parse_object(b"{}").is_ok());
+        assert_eq!(parse_object(b"[]").unwrap_err().code, "INVALID_JSON");
+        assert_eq!(parse_object(b"{").unwrap_err().code, "INVALID_JSON");
+        assert_eq!(parse_object(b"").unwrap_err().code, "INVALID_JSON");
+    }
+
+    #[test]
+    fn timezones() {
+        assert!(is_iana_timezone("America/New_York"));
+        assert!(is_iana_timezone("UTC"));
+        assert!(!is_iana_timezone("Mars/Olympus"));
+    }
+}

@@ -1,0 +1,224 @@
+//! The error envelope, in one place: every failure the API answers with, whatever
+//! produced it, becomes `{code, message, details?, correlation_id}` here.
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mingle_core::ValidationError;
+use mingle_service::ServiceError;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::correlation;
+
+/// The shared error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// An UPPER_SNAKE error code (see the `ErrorCode` schema).
+    #[schema(example = "EVENT_NOT_FOUND")]
+    pub code: String,
+    /// For people.
+    #[schema(example = "No event 'summit-2026' in this org.")]
+    pub message: String,
+    /// The offending field, index or value, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Map<String, Value>>,
+    pub correlation_id: String,
+}
+
+/// Every error code the API answers with.
+#[derive(ToSchema)]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms, dead_code)]
+pub enum ErrorCode {
+    UNAUTHORIZED,
+    ACCOUNT_DISABLED,
+    INSUFFICIENT_SCOPE,
+    PARTNER_ORG_REQUIRED,
+    PARTNER_RATE_LIMIT_EXCEEDED,
+    INVALID_JSON,
+    INVALID_LIMIT,
+    INVALID_CURSOR,
+    INVALID_PARTNER_ID,
+    INVALID_PARTNER_KIND,
+    INVALID_TITLE,
+    INVALID_DESCRIPTION,
+    INVALID_START_DATE,
+    INVALID_END_DATE,
+    INVALID_TIMEZONE,
+    INVALID_VISIBILITY,
+    INVALID_URL_SLUG,
+    INVALID_CONTEXT,
+    INVALID_START_TIMESTAMP,
+    INVALID_END_TIMESTAMP,
+    INVALID_RUN_ID,
+    INVALID_RUN_KIND,
+    INVALID_IDEMPOTENCY_KEY,
+    INVALID_PROGRESS,
+    INVALID_SNAPSHOT_METADATA,
+    INVALID_VERSION_METADATA,
+    INVALID_WEBHOOK_URL,
+    ROUTE_NOT_FOUND,
+    EVENT_NOT_FOUND,
+    SESSION_NOT_FOUND,
+    RUN_NOT_FOUND,
+    PARTNER_ID_NOT_FOUND,
+    METHOD_NOT_ALLOWED,
+    PARTNER_ID_CONFLICT,
+    IDEMPOTENCY_KEY_CONFLICT,
+    PAYLOAD_TOO_LARGE,
+    INTERNAL_ERROR,
+    UNAVAILABLE,
+}
+
+/// An error response waiting to be written.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Map<String, Value>>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_details(mut self, details: Map<String, Value>) -> Self {
+        self.details = (!details.is_empty()).then_some(details);
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn route_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "ROUTE_NOT_FOUND",
+            "No such route. Partner routes live under /api/v0/partner.",
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "This route does not accept that method; see the Allow header.",
+        )
+    }
+
+    pub fn payload_too_large(limit: u64) -> Self {
+        let mut d = Map::new();
+        d.insert("max_bytes".into(), limit.into());
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("The request body exceeds {limit} bytes."),
+        )
+        .with_details(d)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "An internal error occurred; quote the correlation_id when reporting it.",
+        )
+    }
+
+    /// The envelope for a bare status produced below our handlers (a framework
+    /// rejection): the closest documented code.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::route_not_found(),
+            StatusCode::METHOD_NOT_ALLOWED => Self::method_not_allowed(),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(0),
+            StatusCode::SERVICE_UNAVAILABLE => Self::new(
+                status,
+                "UNAVAILABLE",
+                "The service is unavailable; retry later.",
+            ),
+            s if s.is_client_error() => Self::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_JSON",
+                "The request could not be read.",
+            ),
+            _ => Self::internal(),
+        }
+    }
+
+    /// Writes the envelope with a given correlation ID (for callers outside a request's
+    /// task-local scope).
+    pub fn into_response_with(self, correlation_id: String) -> Response {
+        let body = ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message,
+            details: self.details,
+            correlation_id,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.into_response_with(correlation::current())
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, e.code, e.message).with_details(e.details)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(v) => v.into(),
+            ServiceError::Unauthenticated { code, message } => {
+                ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+            }
+            ServiceError::Forbidden {
+                code,
+                message,
+                details,
+            } => ApiError::new(StatusCode::FORBIDDEN, code, message).with_details(details),
+            ServiceError::NotFound {
+                code,
+                message,
+                details,
+            } => ApiError::new(StatusCode::NOT_FOUND, code, message).with_details(details),
+            ServiceError::Conflict {
+                code,
+                message,
+                details,
+            } => ApiError::new(StatusCode::CONFLICT, code, message).with_details(details),
+            ServiceError::Internal(detail) => {
+                // Logged here, inside the request's span, and never sent to the caller.
+                tracing::error!(error = %detail, "internal error");
+                ApiError::internal()
+            }
+        }
+    }
+}

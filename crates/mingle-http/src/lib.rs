@@ -1,0 +1,78 @@
+//! mingle's HTTP layer: the router, the extractors (auth, pagination, correlation
+//! IDs, bodies), the error envelope and the OpenAPI document. Handlers translate HTTP
+//! to service calls and back; the rules live in the services and the engine.
+
+pub mod auth;
+pub mod correlation;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod ops;
+pub mod pagination;
+pub mod rate_limit;
+pub mod routes;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn;
+use axum::routing::get;
+use axum::Router;
+use mingle_service::Services;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::rate_limit::{RateLimitSettings, RateLimiter};
+
+/// The partner API's base path, and its alias.
+pub const BASE_PATH: &str = "/api/v0/partner";
+pub const ALIAS_PATH: &str = "/v0/partner";
+
+/// What the HTTP layer needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub max_body_bytes: u64,
+    /// Allows `http` webhook URLs (local development).
+    pub webhook_insecure: bool,
+    pub rate_limit: RateLimitSettings,
+    /// Where the encoder's model files live (reported by `/readyz`).
+    pub model_dir: PathBuf,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub settings: Arc<HttpSettings>,
+    pub rate_limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(services: Services, settings: HttpSettings) -> Self {
+        let rate_limiter = Arc::new(RateLimiter::new(settings.rate_limit));
+        Self {
+            services,
+            settings: Arc::new(settings),
+            rate_limiter,
+        }
+    }
+}
+
+/// The whole service: partner routes (under the base path and its alias, behind auth),
+/// operational routes, the OpenAPI document and its rendered reference.
+pub fn router(state: AppState) -> Router {
+    let (partner, api) = routes::partner_routes(&state).split_for_parts();
+    let api = openapi::finish(api);
+    Router::new()
+        .nest(BASE_PATH, partner.clone())
+        .nest(ALIAS_PATH, partner)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .merge(SwaggerUi::new("/docs").url(format!("{BASE_PATH}/openapi.json"), api))
+        .fallback(|| async { ApiError::route_not_found() })
+        // Bodies are limited by our own extractor, which answers with the envelope.
+        .layer(DefaultBodyLimit::disable())
+        .layer(from_fn(correlation::middleware))
+        .with_state(state)
+}

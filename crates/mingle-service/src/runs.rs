@@ -1,0 +1,108 @@
+//! Runs: creation under idempotency keys, reads and lists.
+//!
+//! Idempotency: a run-creating call carries a key. The first call with a key writes
+//! the run together with a fingerprint of the call (method, concrete path, canonical
+//! body). A later call with the same key and fingerprint is a replay and gets the run as
+//! it is now; the same key with another fingerprint is `IDEMPOTENCY_KEY_CONFLICT`. The
+//! database's unique key on `(org_id, idempotency_key)` decides races, so concurrent
+//! identical calls create exactly one run.
+
+use std::sync::Arc;
+
+use mingle_core::cursor::Position;
+use mingle_core::run::GenericRunDraft;
+use mingle_core::{RunKind, RunStatus, Timestamp};
+use mingle_store::models::{Run, RunInsert};
+use mingle_store::Store;
+use uuid::Uuid;
+
+use crate::pagination::PageRequest;
+use crate::{Page, ServiceError};
+
+#[derive(Clone)]
+pub struct RunsService {
+    store: Arc<dyn Store>,
+}
+
+/// A run-creating call's outcome: the run, and whether this call created it.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub run: Run,
+    pub created: bool,
+}
+
+impl RunsService {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Records a run outside event scope (`POST /runs`); the platform does not execute
+    /// it, so it stays as recorded. `request_hash` fingerprints the call.
+    pub async fn create_generic(
+        &self,
+        org_id: &str,
+        draft: GenericRunDraft,
+        request_hash: String,
+    ) -> Result<Created, ServiceError> {
+        let now = Timestamp::now();
+        let run = Run {
+            org_id: org_id.to_owned(),
+            run_id: Uuid::now_v7().to_string(),
+            kind: draft.kind,
+            status: RunStatus::Queued,
+            event_id: None,
+            idempotency_key: draft.idempotency_key.into_string(),
+            request_hash,
+            progress: draft.progress,
+            error: None,
+            snapshot_metadata: draft.snapshot_metadata,
+            version_metadata: draft.version_metadata,
+            webhook_url: draft.webhook_url,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            terminal_at: None,
+        };
+        self.insert(run).await
+    }
+
+    async fn insert(&self, run: Run) -> Result<Created, ServiceError> {
+        match self.store.insert_run(&run).await? {
+            RunInsert::Created => Ok(Created { run, created: true }),
+            RunInsert::Existing(existing) if existing.request_hash == run.request_hash => {
+                Ok(Created { run: existing, created: false })
+            }
+            RunInsert::Existing(existing) => Err(ServiceError::conflict(
+                "IDEMPOTENCY_KEY_CONFLICT",
+                format!(
+                    "Idempotency key '{}' was used for a different request (another endpoint or body).",
+                    existing.idempotency_key
+                ),
+                ("idempotency_key", &existing.idempotency_key),
+            )),
+        }
+    }
+
+    pub async fn get(&self, org_id: &str, run_id: &str) -> Result<Run, ServiceError> {
+        self.store.get_run(org_id, run_id).await?.ok_or_else(|| {
+            ServiceError::not_found(
+                "RUN_NOT_FOUND",
+                format!("No run '{run_id}' in this org."),
+                ("run_id", run_id),
+            )
+        })
+    }
+
+    pub async fn list(
+        &self,
+        org_id: &str,
+        kind: Option<RunKind>,
+        page: &PageRequest,
+    ) -> Result<Page<Run>, ServiceError> {
+        let rows = self.store.list_runs(org_id, kind, &page.probe()).await?;
+        Ok(page.finish(rows, |r| Position {
+            key: r.created_at.millis(),
+            id: r.run_id.clone(),
+        }))
+    }
+}

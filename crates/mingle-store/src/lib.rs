@@ -1,0 +1,11 @@
+//! mingle's storage: the [`Store`] trait every service talks to, its models, and the
+//! SQLite implementation (the embedded default). Nothing database-specific leaves this
+//! crate: services see only the trait, the models and [`StoreError`].
+
+mod error;
+pub mod models;
+pub mod sqlite;
+mod store;
+
+pub use error::StoreError;
+pub use store::{connect, Store};

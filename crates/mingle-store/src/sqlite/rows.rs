@@ -1,0 +1,128 @@
+//! Row-to-model mapping for SQLite.
+
+use mingle_core::{Scope, Timestamp};
+use serde_json::{Map, Value};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use crate::models::*;
+use crate::StoreError;
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r SqliteRow,
+    column: &str,
+) -> Result<T, StoreError> {
+    row.try_get(column).map_err(StoreError::backend)
+}
+
+fn ts(row: &SqliteRow, column: &str) -> Result<Timestamp, StoreError> {
+    get::<i64>(row, column).map(Timestamp::from_millis)
+}
+
+fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
+    get::<Option<i64>>(row, column).map(|v| v.map(Timestamp::from_millis))
+}
+
+fn json_object(row: &SqliteRow, column: &str) -> Result<Map<String, Value>, StoreError> {
+    serde_json::from_str(&get::<String>(row, column)?).map_err(StoreError::backend)
+}
+
+pub(super) fn json_text(map: &Map<String, Value>) -> String {
+    Value::Object(map.clone()).to_string()
+}
+
+pub(super) fn org_from_row(r: &SqliteRow) -> Result<Org, StoreError> {
+    Ok(Org {
+        org_id: get(r, "org_id")?,
+        name: get(r, "name")?,
+        webhook_secret: get(r, "webhook_secret")?,
+        cursor_key: get(r, "cursor_key")?,
+        created_at: ts(r, "created_at")?,
+    })
+}
+
+pub(super) fn account_from_row(r: &SqliteRow) -> Result<ServiceAccount, StoreError> {
+    let scopes: String = get(r, "scopes")?;
+    let status: String = get(r, "status")?;
+    Ok(ServiceAccount {
+        org_id: get(r, "org_id")?,
+        service_account_id: get(r, "service_account_id")?,
+        name: get(r, "name")?,
+        scopes: Scope::parse_list(&scopes).map_err(StoreError::Backend)?,
+        status: AccountStatus::parse(&status)
+            .ok_or_else(|| StoreError::Backend(format!("bad status {status}")))?,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
+    })
+}
+
+pub(super) fn credential_from_row(r: &SqliteRow) -> Result<Credential, StoreError> {
+    Ok(Credential {
+        token_hash: get(r, "token_hash")?,
+        token_revoked: get::<Option<i64>>(r, "revoked_at")?.is_some(),
+        account: account_from_row(r)?,
+        cursor_key: get(r, "cursor_key")?,
+    })
+}
+
+pub(super) fn event_from_row(r: &SqliteRow) -> Result<Event, StoreError> {
+    Ok(Event {
+        event_id: get(r, "event_id")?,
+        title: get(r, "title")?,
+        description: get(r, "description")?,
+        event_details: get(r, "event_details")?,
+        objectives: get(r, "objectives")?,
+        welcome_instructions: get(r, "welcome_instructions")?,
+        start_date: get(r, "start_date")?,
+        end_date: get(r, "end_date")?,
+        timezone: get(r, "timezone")?,
+        visibility: get(r, "visibility")?,
+        url_slug: get(r, "url_slug")?,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
+    })
+}
+
+pub(super) fn session_from_row(r: &SqliteRow) -> Result<Session, StoreError> {
+    Ok(Session {
+        session_id: get(r, "session_id")?,
+        event_id: get(r, "event_id")?,
+        title: get(r, "title")?,
+        description: get(r, "description")?,
+        start_timestamp: opt_ts(r, "start_timestamp")?,
+        end_timestamp: opt_ts(r, "end_timestamp")?,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
+    })
+}
+
+pub(super) fn run_from_row(r: &SqliteRow) -> Result<Run, StoreError> {
+    let kind: String = get(r, "kind")?;
+    let status: String = get(r, "status")?;
+    let error: Option<String> = get(r, "error")?;
+    Ok(Run {
+        org_id: get(r, "org_id")?,
+        run_id: get(r, "run_id")?,
+        kind: kind
+            .parse()
+            .map_err(|_| StoreError::Backend(format!("bad run kind {kind}")))?,
+        status: status
+            .parse()
+            .map_err(|_| StoreError::Backend(format!("bad run status {status}")))?,
+        event_id: get(r, "event_id")?,
+        idempotency_key: get(r, "idempotency_key")?,
+        request_hash: get(r, "request_hash")?,
+        progress: json_object(r, "progress")?,
+        error: error
+            .map(|e| serde_json::from_str(&e))
+            .transpose()
+            .map_err(StoreError::backend)?,
+        snapshot_metadata: json_object(r, "snapshot_metadata")?,
+        version_metadata: json_object(r, "version_metadata")?,
+        webhook_url: get(r, "webhook_url")?,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
+        started_at: opt_ts(r, "started_at")?,
+        terminal_at: opt_ts(r, "terminal_at")?,
+    })
+}

@@ -1,0 +1,147 @@
+//! The `mingle` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mingle_service::models::AccountStatus;
+use mingle_service::Services;
+
+use crate::config::{GlobalArgs, ServeArgs};
+use crate::provision::{self, Output};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mingle",
+    version,
+    about = "mingle: the self-hostable matchmaking engine of the Partner API"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (with an embedded worker unless --no-worker).
+    Serve(ServeArgs),
+    /// Manage orgs.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage service accounts and their tokens.
+    #[command(subcommand, name = "service-account")]
+    ServiceAccount(AccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an org; prints its org_id and webhook secret.
+    Create {
+        name: String,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create a service account and its token (shown once).
+    Create {
+        #[arg(long)]
+        org: String,
+        /// Comma-separated: partner:read, partner:write.
+        #[arg(long)]
+        scopes: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account: its requests get 401 ACCOUNT_DISABLED until enabled.
+    Disable {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable a disabled account.
+    Enable {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an account for good: its tokens stop working (401 UNAUTHORIZED).
+    Revoke {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    crate::logging::init(&cli.global.log, cli.global.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mingle: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mingle: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Serve(args) = &cli.command {
+        args.validate().map_err(anyhow::Error::msg)?;
+    }
+    let store = mingle_store::connect(&cli.global.database_url)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!("cannot open the database {}: {e}", cli.global.database_url)
+        })?;
+    let services = Services::new(store.clone());
+    let (output, json) = match cli.command {
+        Command::Serve(args) => return crate::serve::run(store, &args).await,
+        Command::Org(OrgCommand::Create { name, json }) => {
+            (provision::create_org(&services, &name).await, json)
+        }
+        Command::ServiceAccount(cmd) => match cmd {
+            AccountCommand::Create {
+                org,
+                scopes,
+                name,
+                json,
+            } => (
+                provision::create_service_account(&services, &org, &scopes, name.as_deref()).await,
+                json,
+            ),
+            AccountCommand::Disable { id, json } => (
+                provision::set_status(&services, &id, AccountStatus::Disabled).await,
+                json,
+            ),
+            AccountCommand::Enable { id, json } => (
+                provision::set_status(&services, &id, AccountStatus::Active).await,
+                json,
+            ),
+            AccountCommand::Revoke { id, json } => (
+                provision::set_status(&services, &id, AccountStatus::Revoked).await,
+                json,
+            ),
+        },
+    };
+    let Output { json: doc, text } = output.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+    if json {
+        println!("{doc}");
+    } else {
+        println!("{text}");
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Settings: every one is a flag and a `MINGLE_*` environment variable (clap reads
+//! both; the flag wins). Booleans accept 1/0, true/false, yes/no.
+
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Where mingle keeps its data: `sqlite://PATH` (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "MINGLE_DATABASE_URL",
+        default_value = "sqlite://mingle.db"
+    )]
+    pub database_url: String,
+    /// Log filter, in tracing's EnvFilter syntax (`info`, `mingle=debug,sqlx=warn`).
+    #[arg(long, global = true, env = "MINGLE_LOG", default_value = "info")]
+    pub log: String,
+    /// Log line format.
+    #[arg(
+        long,
+        global = true,
+        env = "MINGLE_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MINGLE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Serve the API without the embedded worker.
+    #[arg(long, env = "MINGLE_NO_WORKER", value_parser = BoolishValueParser::new(), num_args = 0..=1,
+          default_value = "false", default_missing_value = "true")]
+    pub no_worker: bool,
+    /// Requests per second each service account may make (token bucket refill rate).
+    #[arg(long, env = "MINGLE_RATE_LIMIT_PER_SEC", default_value_t = 50.0)]
+    pub rate_limit_per_sec: f64,
+    /// Requests a service account may make in a burst (token bucket size).
+    #[arg(long, env = "MINGLE_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+    /// Largest request body in bytes (beyond: 413 PAYLOAD_TOO_LARGE).
+    #[arg(long, env = "MINGLE_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: u64,
+    /// Most rows one attendee import may carry.
+    #[arg(long, env = "MINGLE_MAX_IMPORT_ROWS", default_value_t = 50_000)]
+    pub max_import_rows: usize,
+    /// Allow `http` webhook URLs and private addresses (local development only).
+    #[arg(long, env = "MINGLE_WEBHOOK_INSECURE", value_parser = BoolishValueParser::new(), num_args = 0..=1,
+          default_value = "false", default_missing_value = "true")]
+    pub webhook_insecure: bool,
+    /// Runs one worker processes at once.
+    #[arg(long, env = "MINGLE_WORKER_CONCURRENCY", default_value_t = 2)]
+    pub worker_concurrency: usize,
+    /// The encoder's model files (default: a per-user cache directory).
+    #[arg(long, env = "MINGLE_MODEL_DIR")]
+    pub model_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Rejects settings that cannot work, with a message naming the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.rate_limit_per_sec.is_finite() && self.rate_limit_per_sec > 0.0) {
+            return Err("MINGLE_RATE_LIMIT_PER_SEC must be a positive number".into());
+        }
+        if self.rate_limit_burst == 0 {
+            return Err("MINGLE_RATE_LIMIT_BURST must be at least 1".into());
+        }
+        if self.max_body_bytes == 0 || self.max_import_rows == 0 || self.worker_concurrency == 0 {
+            return Err("MINGLE_MAX_BODY_BYTES, MINGLE_MAX_IMPORT_ROWS and MINGLE_WORKER_CONCURRENCY must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn model_dir(&self) -> PathBuf {
+        self.model_dir.clone().unwrap_or_else(default_model_dir)
+    }
+}
+
+/// `$XDG_CACHE_HOME/mingle/models/all-MiniLM-L6-v2`, else under `~/.cache`: always an
+/// absolute per-user path, never relative to the working directory.
+pub fn default_model_dir() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| std::env::temp_dir().join("mingle-cache"));
+    cache.join("mingle").join("models").join("all-MiniLM-L6-v2")
+}

@@ -1,0 +1,305 @@
+//! An in-process test app: one temporary SQLite database, two orgs with a read-write
+//! and a read-only account each, and helpers that send real HTTP requests through the
+//! router and return the status, headers and JSON body.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::Router;
+use clap::Parser;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use mingle::cli::{Cli, Command};
+use mingle::config::ServeArgs;
+use mingle_core::Scope;
+use mingle_service::models::AccountStatus;
+use mingle_service::Services;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const BASE: &str = "/api/v0/partner";
+
+pub struct TestOrg {
+    pub org_id: String,
+    /// partner:read + partner:write
+    pub rw: String,
+    pub rw_account: String,
+    /// partner:read only
+    pub ro: String,
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub services: Services,
+    pub a: TestOrg,
+    pub b: TestOrg,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// Asserts the status and that the body carries the header's correlation ID.
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.assert_correlated();
+        &self.body
+    }
+
+    /// Asserts the error envelope with `status` and `code`.
+    #[track_caller]
+    pub fn err(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "expected {status} {code}; body: {}",
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert!(
+            self.body["message"]
+                .as_str()
+                .is_some_and(|m| !m.trim().is_empty()),
+            "body: {}",
+            self.body
+        );
+        if let Some(d) = self.body.get("details") {
+            assert!(d.is_object(), "details must be an object: {}", self.body);
+        }
+        self.assert_correlated();
+        &self.body
+    }
+
+    #[track_caller]
+    pub fn field(&self) -> &str {
+        self.body["details"]["field"].as_str().unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn assert_correlated(&self) {
+        let header = self
+            .headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("X-Correlation-Id header");
+        assert!(!header.is_empty());
+        assert_eq!(self.body["correlation_id"], header, "body: {}", self.body);
+    }
+}
+
+/// `serve` settings as the command line would give them, plus `extra` flags.
+pub fn serve_args(extra: &[&str]) -> ServeArgs {
+    let mut argv = vec!["mingle", "serve"];
+    // Tests that do not test the rate limit should never meet it.
+    for (flag, value) in [
+        ("--rate-limit-per-sec", "100000"),
+        ("--rate-limit-burst", "100000"),
+    ] {
+        if !extra.contains(&flag) {
+            argv.extend([flag, value]);
+        }
+    }
+    argv.extend_from_slice(extra);
+    match Cli::try_parse_from(argv)
+        .expect("valid serve flags")
+        .command
+    {
+        Command::Serve(args) => args,
+        _ => unreachable!(),
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(&[]).await
+    }
+
+    pub async fn with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = mingle_store::connect(&url).await.expect("open store");
+        let services = Services::new(store.clone());
+        let a = provision(&services, "Org A").await;
+        let b = provision(&services, "Org B").await;
+        let router = mingle::serve::app(store, &serve_args(extra));
+        Self {
+            router,
+            services,
+            a,
+            b,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Resp {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request to an absolute path with an optional bearer token and raw body.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            builder = builder.header("authorization", format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(b) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(b)
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).unwrap()).await
+    }
+
+    /// GET a partner path (relative to the base).
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.request(Method::GET, &format!("{BASE}{path}"), Some(token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.request(
+            Method::POST,
+            &format!("{BASE}{path}"),
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn post_raw(&self, path: &str, token: &str, body: &str) -> Resp {
+        self.request(
+            Method::POST,
+            &format!("{BASE}{path}"),
+            Some(token),
+            Some(body.as_bytes().to_vec()),
+        )
+        .await
+    }
+
+    /// Creates an event in the org of `token`; returns its body.
+    pub async fn event(&self, token: &str, event_id: &str) -> Value {
+        self.post(
+            "/events",
+            token,
+            &serde_json::json!({"event_id": event_id, "title": format!("Event {event_id}")}),
+        )
+        .await
+        .ok(201)
+        .clone()
+    }
+
+    pub async fn session(
+        &self,
+        token: &str,
+        event_id: &str,
+        session_id: &str,
+        start: Option<&str>,
+    ) -> Value {
+        let mut body = serde_json::json!({"session_id": session_id, "title": "Session"});
+        if let Some(s) = start {
+            body["start_timestamp"] = s.into();
+        }
+        self.post(&format!("/events/{event_id}/sessions"), token, &body)
+            .await
+            .ok(201)
+            .clone()
+    }
+
+    pub async fn set_status(&self, account: &str, status: AccountStatus) {
+        self.services
+            .accounts
+            .set_status(account, status)
+            .await
+            .expect("status change");
+    }
+}
+
+async fn provision(services: &Services, name: &str) -> TestOrg {
+    let org = services.accounts.create_org(name).await.expect("org");
+    let rw = services
+        .accounts
+        .create_service_account(&org.org_id, vec![Scope::Read, Scope::Write], Some("rw"))
+        .await
+        .unwrap();
+    let ro = services
+        .accounts
+        .create_service_account(&org.org_id, vec![Scope::Read], Some("ro"))
+        .await
+        .unwrap();
+    TestOrg {
+        org_id: org.org_id,
+        rw: rw.token,
+        rw_account: rw.account.service_account_id,
+        ro: ro.token,
+    }
+}
+
+/// Follows `next_cursor` with the given limits (cycled); returns every item.
+pub async fn walk(app: &TestApp, path: &str, token: &str, limits: &[u32]) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for i in 0.. {
+        let limit = limits[i % limits.len()];
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
+            None => format!("{path}{sep}limit={limit}"),
+        };
+        let r = app.get(&url, token).await;
+        let body = r.ok(200);
+        let page = body["items"].as_array().unwrap();
+        assert!(page.len() <= limit as usize);
+        items.extend(page.iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(c) => {
+                assert_eq!(page.len(), limit as usize, "a page before the last is full");
+                cursor = Some(c.to_owned());
+            }
+            None => break,
+        }
+        assert!(i < 10_000, "paging did not end");
+    }
+    items
+}

@@ -1,0 +1,13 @@
+//! HTTP tests of the partner API: the real router, a real SQLite file per test, tokens
+//! provisioned through the same services the command line uses.
+
+mod harness;
+
+mod auth;
+mod envelope;
+mod events;
+mod id_map;
+mod ops;
+mod pagination;
+mod runs;
+mod sessions;

@@ -1,0 +1,123 @@
+//! Operational endpoints and the OpenAPI document.
+
+use http::Method;
+use serde_json::Value;
+
+use crate::harness::TestApp;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_without_auth() {
+    let app = TestApp::with(&["--model-dir", "/nonexistent/model"]).await;
+    let r = app.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!(r.ok(200)["status"], "ok");
+    let r = app.request(Method::GET, "/readyz", None, None).await;
+    let body = r.ok(200);
+    assert_eq!(body["database"], "ok");
+    let encoder = body["encoder"].as_str().unwrap();
+    assert!(
+        encoder.contains("/nonexistent/model"),
+        "encoder says why it is not ready: {encoder}"
+    );
+}
+
+#[tokio::test]
+async fn readyz_reports_ok_encoder_when_model_files_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("model.safetensors"), b"x").unwrap();
+    let app = TestApp::with(&["--model-dir", dir.path().to_str().unwrap()]).await;
+    let r = app.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(r.ok(200)["encoder"], "ok");
+}
+
+/// Every partner route, as the OpenAPI document must list it.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/auth"),
+    ("get", "/id-map/{kind}/{partner_id}"),
+    ("post", "/events"),
+    ("get", "/events"),
+    ("get", "/events/{event_id}"),
+    ("post", "/events/{event_id}/context"),
+    ("get", "/events/{event_id}/context"),
+    ("post", "/events/{event_id}/sessions"),
+    ("get", "/events/{event_id}/sessions"),
+    ("get", "/events/{event_id}/sessions/{session_id}"),
+    ("post", "/runs"),
+    ("get", "/runs"),
+    ("get", "/runs/{run_id}"),
+];
+
+#[tokio::test]
+async fn openapi_is_3_1_and_lists_every_route() {
+    let app = TestApp::new().await;
+    let r = app
+        .request(Method::GET, "/api/v0/partner/openapi.json", None, None)
+        .await;
+    assert_eq!(r.status, 200);
+    let text = r.body.to_string();
+    let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
+    assert!(spec.openapi.starts_with("3.1"), "{}", spec.openapi);
+    let paths = spec.paths.as_ref().expect("paths");
+    for (method, path) in ROUTES {
+        let item = paths.get(*path).unwrap_or_else(|| panic!("{path} missing"));
+        let op = match *method {
+            "get" => item.get.as_ref(),
+            "post" => item.post.as_ref(),
+            _ => None,
+        };
+        let op = op.unwrap_or_else(|| panic!("{method} {path} missing"));
+        let responses = op.responses.as_ref().expect("responses");
+        for status in ["401", "403", "429"] {
+            assert!(
+                responses.contains_key(status),
+                "{method} {path} lacks {status}"
+            );
+        }
+    }
+    assert_eq!(
+        paths.len(),
+        ROUTES
+            .iter()
+            .map(|(_, p)| p)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    );
+    // Every error code the handlers can answer with is in the ErrorCode schema.
+    let codes: Vec<&str> = r.body["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode enum")
+        .iter()
+        .map(|v: &Value| v.as_str().unwrap())
+        .collect();
+    for code in [
+        "INVALID_CURSOR",
+        "IDEMPOTENCY_KEY_CONFLICT",
+        "PARTNER_ID_NOT_FOUND",
+        "METHOD_NOT_ALLOWED",
+        "PAYLOAD_TOO_LARGE",
+    ] {
+        assert!(codes.contains(&code), "{code}");
+    }
+    assert_eq!(r.body["servers"][0]["url"], "/api/v0/partner");
+}
+
+#[tokio::test]
+async fn docs_render_from_assets_the_binary_serves() {
+    let app = TestApp::new().await;
+    let r = app.request(Method::GET, "/docs/", None, None).await;
+    assert_eq!(r.status, 200);
+    let html = r.body.as_str().unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(!html.contains("https://"), "no asset comes from a CDN");
+    let js = app
+        .request(Method::GET, "/docs/swagger-ui-bundle.js", None, None)
+        .await;
+    assert_eq!(js.status, 200);
+    let init = app
+        .request(Method::GET, "/docs/swagger-initializer.js", None, None)
+        .await;
+    assert!(init
+        .body
+        .as_str()
+        .unwrap()
+        .contains("/api/v0/partner/openapi.json"));
+}
