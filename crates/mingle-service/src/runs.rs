@@ -70,7 +70,7 @@ impl RunsService {
         match self.store.insert_run(&run).await? {
             RunInsert::Created => Ok(Created { run, created: true }),
             RunInsert::Existing(existing) if existing.request_hash == run.request_hash => {
-                Ok(Created { run: existing, created: false })
+                Ok(Created { run: *existing, created: false })
             }
             RunInsert::Existing(existing) => Err(ServiceError::conflict(
                 "IDEMPOTENCY_KEY_CONFLICT",

@@ -128,7 +128,7 @@ pub enum RunInsert {
     /// The key was new: the run was written.
     Created,
     /// The key was taken: the run that holds it.
-    Existing(Run),
+    Existing(Box<Run>),
 }
 
 /// The partner-ID kinds an org holds.

@@ -424,7 +424,7 @@ impl Store for SqliteStore {
             .fetch_one(&self.write)
             .await
             .map_err(StoreError::backend)?;
-        Ok(RunInsert::Existing(run_from_row(&row)?))
+        Ok(RunInsert::Existing(Box::new(run_from_row(&row)?)))
     }
 
     async fn get_run(&self, org_id: &str, run_id: &str) -> Result<Option<Run>, StoreError> {

@@ -223,7 +223,6 @@ async fn paging_while_adding(
     // Page by hand, adding a row after each page.
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
-    let mut added = initial.len();
     for page_no in 0.. {
         let limit = limits[page_no % limits.len()];
         let path = match &cursor {
@@ -241,8 +240,7 @@ async fn paging_while_adding(
         }
         seen.extend(items);
         let start = added_per_page[page_no % added_per_page.len().max(1)];
-        list.add(&app, added, start).await;
-        added += 1;
+        list.add(&app, initial.len() + page_no, start).await;
         match body["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => break,
