@@ -64,10 +64,7 @@ mod tests {
         let a: Value = serde_json::from_str(r#"{"b": [1, {"y": 2, "x": 1}], "a": "é"}"#).unwrap();
         let b: Value = serde_json::from_str(r#"{"a":"é","b":[1,{"x":1,"y":2}]}"#).unwrap();
         assert_eq!(to_canonical_string(&a), to_canonical_string(&b));
-        assert_eq!(
-            to_canonical_string(&a),
-            r#"{"a":"é","b":[1,{"x":1,"y":2}]}"#
-        );
+        assert_eq!(to_canonical_string(&a), r#"{"a":"é","b":[1,{"x":1,"y":2}]}"#);
     }
 
     #[test]

@@ -38,11 +38,7 @@ fn tag(key: &[u8], binding: &str, payload: &[u8]) -> [u8; TAG_LEN] {
 pub fn encode(key: &[u8], binding: &str, position: &Position) -> String {
     let payload = serde_json::to_vec(position).expect("a position serializes");
     let t = tag(key, binding, &payload);
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(&payload),
-        URL_SAFE_NO_PAD.encode(t)
-    )
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(t))
 }
 
 /// The position in `cursor`, or `None` when it is malformed or was not issued for
@@ -66,10 +62,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_binding() {
-        let p = Position {
-            key: 1_700_000_000_000,
-            id: "summit-2026".into(),
-        };
+        let p = Position { key: 1_700_000_000_000, id: "summit-2026".into() };
         let c = encode(b"k1", "events", &p);
         assert_eq!(decode(b"k1", "events", &c), Some(p));
         assert_eq!(decode(b"k2", "events", &c), None, "another org's key");

@@ -56,34 +56,17 @@ impl EventDraft {
         }
         let visibility = f.optional_text("visibility", 32, "INVALID_VISIBILITY")?;
         let url_slug = f.optional_text("url_slug", 128, "INVALID_URL_SLUG")?;
-        Ok(Self {
-            event_id,
-            title,
-            description,
-            start_date,
-            end_date,
-            timezone,
-            visibility,
-            url_slug,
-        })
+        Ok(Self { event_id, title, description, start_date, end_date, timezone, visibility, url_slug })
     }
 }
 
-fn date_field(
-    f: &Fields<'_>,
-    name: &str,
-    code: &'static str,
-) -> Result<Option<String>, ValidationError> {
+fn date_field(f: &Fields<'_>, name: &str, code: &'static str) -> Result<Option<String>, ValidationError> {
     let Some(value) = f.optional_text(name, 10, code)? else {
         return Ok(None);
     };
-    parse_date(&value).map(|_| Some(value)).ok_or_else(|| {
-        ValidationError::new(
-            code,
-            name,
-            format!("'{name}' must be a date in the form YYYY-MM-DD."),
-        )
-    })
+    parse_date(&value)
+        .map(|_| Some(value))
+        .ok_or_else(|| ValidationError::new(code, name, format!("'{name}' must be a date in the form YYYY-MM-DD.")))
 }
 
 /// A change to one context field: keep it, or set it (to a value, or to `null`).
@@ -105,12 +88,7 @@ impl ContextPatch {
             *slot = match body.get(name) {
                 None => None,
                 Some(Value::Null) => Some(None),
-                Some(value) => Some(Some(text(
-                    value,
-                    name,
-                    CONTEXT_MAX_CHARS,
-                    "INVALID_CONTEXT",
-                )?)),
+                Some(value) => Some(Some(text(value, name, CONTEXT_MAX_CHARS, "INVALID_CONTEXT")?)),
             };
         }
         if patches.iter().all(Option::is_none) {
@@ -120,11 +98,7 @@ impl ContextPatch {
             ));
         }
         let [event_details, objectives, welcome_instructions] = patches;
-        Ok(Self {
-            event_details,
-            objectives,
-            welcome_instructions,
-        })
+        Ok(Self { event_details, objectives, welcome_instructions })
     }
 }
 
@@ -139,11 +113,9 @@ mod tests {
 
     #[test]
     fn a_full_event_parses() {
-        let e = parse(
-            json!({"event_id": "summit-2026", "title": "Summit", "start_date": "2026-09-10",
+        let e = parse(json!({"event_id": "summit-2026", "title": "Summit", "start_date": "2026-09-10",
             "end_date": "2026-09-11", "timezone": "America/New_York", "visibility": "private",
-            "url_slug": "summit"}),
-        )
+            "url_slug": "summit"}))
         .unwrap();
         assert_eq!(e.event_id.as_str(), "summit-2026");
         assert_eq!(e.end_date.as_deref(), Some("2026-09-11"));
@@ -157,28 +129,15 @@ mod tests {
         assert_eq!(err.code, "INVALID_TITLE");
         let err = parse(json!({"event_id": "ok", "title": "t", "start_date": "2026-09-12", "end_date": "2026-09-11"}))
             .unwrap_err();
-        assert_eq!(
-            (err.code, err.details["field"].as_str()),
-            ("INVALID_END_DATE", Some("end_date"))
-        );
+        assert_eq!((err.code, err.details["field"].as_str()), ("INVALID_END_DATE", Some("end_date")));
     }
 
     #[test]
     fn context_patch_distinguishes_absent_and_null() {
-        let p = ContextPatch::parse(
-            json!({"objectives": null, "event_details": "x"})
-                .as_object()
-                .unwrap(),
-        )
-        .unwrap();
+        let p = ContextPatch::parse(json!({"objectives": null, "event_details": "x"}).as_object().unwrap()).unwrap();
         assert_eq!(p.event_details, Some(Some("x".into())));
         assert_eq!(p.objectives, Some(None));
         assert_eq!(p.welcome_instructions, None);
-        assert_eq!(
-            ContextPatch::parse(json!({}).as_object().unwrap())
-                .unwrap_err()
-                .code,
-            "INVALID_CONTEXT"
-        );
+        assert_eq!(ContextPatch::parse(json!({}).as_object().unwrap()).unwrap_err().code, "INVALID_CONTEXT");
     }
 }

@@ -18,9 +18,7 @@ impl PartnerId {
         let valid = !bytes.is_empty()
             && bytes.len() <= Self::MAX_LEN
             && bytes[0].is_ascii_alphanumeric()
-            && bytes[1..]
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+            && bytes[1..].iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
         valid.then(|| Self(value.to_owned()))
     }
 
@@ -64,9 +62,7 @@ impl PartnerKind {
         let valid = !bytes.is_empty()
             && bytes.len() <= 64
             && bytes[0].is_ascii_alphabetic()
-            && bytes[1..]
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+            && bytes[1..].iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
         valid.then(|| Self(value.to_owned()))
     }
 
@@ -94,9 +90,7 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(value: &str) -> Option<Self> {
-        let valid = !value.is_empty()
-            && value.len() <= 255
-            && value.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        let valid = !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| (0x20..=0x7e).contains(&b));
         valid.then(|| Self(value.to_owned()))
     }
 
@@ -111,9 +105,7 @@ impl IdempotencyKey {
 
 /// Parses a run ID (a UUID, any case) into its canonical lower-case hyphenated form.
 pub fn parse_run_id(value: &str) -> Option<String> {
-    uuid::Uuid::try_parse(value)
-        .ok()
-        .map(|u| u.hyphenated().to_string())
+    uuid::Uuid::try_parse(value).ok().map(|u| u.hyphenated().to_string())
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 pub mod canonical;
 pub mod cursor;
 pub mod event;
+pub mod identity;
 pub mod ids;
+pub mod import;
 pub mod run;
 pub mod scope;
 pub mod session;

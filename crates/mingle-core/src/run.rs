@@ -45,13 +45,8 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 5] = [
-        RunStatus::Queued,
-        RunStatus::Running,
-        RunStatus::Succeeded,
-        RunStatus::Partial,
-        RunStatus::Failed,
-    ];
+    pub const ALL: [RunStatus; 5] =
+        [RunStatus::Queued, RunStatus::Running, RunStatus::Succeeded, RunStatus::Partial, RunStatus::Failed];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -64,20 +59,14 @@ impl RunStatus {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            RunStatus::Succeeded | RunStatus::Partial | RunStatus::Failed
-        )
+        matches!(self, RunStatus::Succeeded | RunStatus::Partial | RunStatus::Failed)
     }
 }
 
 impl FromStr for RunStatus {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        RunStatus::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(())
+        RunStatus::ALL.into_iter().find(|k| k.as_str() == s).ok_or(())
     }
 }
 
@@ -102,52 +91,34 @@ impl GenericRunDraft {
         let kind = parse_kind(f.get("kind"))?;
         let idempotency_key = parse_idempotency_key(f.get("idempotency_key"))?;
         let object = |name: &str, code: &'static str| {
-            f.optional_object(name, MAX_METADATA_BYTES, code)
-                .map(Option::unwrap_or_default)
+            f.optional_object(name, MAX_METADATA_BYTES, code).map(Option::unwrap_or_default)
         };
         let progress = object("progress", "INVALID_PROGRESS")?;
         let snapshot_metadata = object("snapshot_metadata", "INVALID_SNAPSHOT_METADATA")?;
         let version_metadata = object("version_metadata", "INVALID_VERSION_METADATA")?;
         let webhook_url = parse_webhook_url(f.get("webhook_url"), webhook_insecure)?;
-        Ok(Self {
-            kind,
-            idempotency_key,
-            progress,
-            snapshot_metadata,
-            version_metadata,
-            webhook_url,
-        })
+        Ok(Self { kind, idempotency_key, progress, snapshot_metadata, version_metadata, webhook_url })
     }
 }
 
 /// `kind` of a run, as a body field or a query filter (`INVALID_RUN_KIND`).
 pub fn parse_kind(value: Option<&serde_json::Value>) -> Result<RunKind, crate::ValidationError> {
-    value
-        .and_then(|v| v.as_str())
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            crate::ValidationError::new(
-                "INVALID_RUN_KIND",
-                "kind",
-                "'kind' must be one of import, enrichment, match.",
-            )
-        })
+    value.and_then(|v| v.as_str()).and_then(|s| s.parse().ok()).ok_or_else(|| {
+        crate::ValidationError::new("INVALID_RUN_KIND", "kind", "'kind' must be one of import, enrichment, match.")
+    })
 }
 
 /// The required `idempotency_key` of every run-creating call.
 pub fn parse_idempotency_key(
     value: Option<&serde_json::Value>,
 ) -> Result<crate::IdempotencyKey, crate::ValidationError> {
-    value
-        .and_then(|v| v.as_str())
-        .and_then(crate::IdempotencyKey::parse)
-        .ok_or_else(|| {
-            crate::ValidationError::new(
-                "INVALID_IDEMPOTENCY_KEY",
-                "idempotency_key",
-                "'idempotency_key' is required: 1-255 printable ASCII characters.",
-            )
-        })
+    value.and_then(|v| v.as_str()).and_then(crate::IdempotencyKey::parse).ok_or_else(|| {
+        crate::ValidationError::new(
+            "INVALID_IDEMPOTENCY_KEY",
+            "idempotency_key",
+            "'idempotency_key' is required: 1-255 printable ASCII characters.",
+        )
+    })
 }
 
 /// The optional `webhook_url` of every run-creating call.
@@ -155,9 +126,7 @@ pub fn parse_webhook_url(
     value: Option<&serde_json::Value>,
     insecure: bool,
 ) -> Result<Option<String>, crate::ValidationError> {
-    value
-        .map(|v| crate::validate::webhook_url(v, insecure))
-        .transpose()
+    value.map(|v| crate::validate::webhook_url(v, insecure)).transpose()
 }
 
 #[cfg(test)]
@@ -168,30 +137,19 @@ mod tests {
     #[test]
     fn generic_runs_validate_in_reference_order() {
         let parse = |v: serde_json::Value| GenericRunDraft::parse(v.as_object().unwrap(), false);
+        assert_eq!(parse(json!({"kind": "x"})).unwrap_err().code, "INVALID_RUN_KIND");
+        assert_eq!(parse(json!({"kind": "match"})).unwrap_err().code, "INVALID_IDEMPOTENCY_KEY");
         assert_eq!(
-            parse(json!({"kind": "x"})).unwrap_err().code,
-            "INVALID_RUN_KIND"
-        );
-        assert_eq!(
-            parse(json!({"kind": "match"})).unwrap_err().code,
-            "INVALID_IDEMPOTENCY_KEY"
-        );
-        assert_eq!(
-            parse(
-                json!({"kind": "match", "idempotency_key": "k", "progress": [], "webhook_url": "x"})
-            )
-            .unwrap_err()
-            .code,
+            parse(json!({"kind": "match", "idempotency_key": "k", "progress": [], "webhook_url": "x"}))
+                .unwrap_err()
+                .code,
             "INVALID_PROGRESS"
         );
         assert_eq!(
-            parse(json!({"kind": "match", "idempotency_key": "k", "version_metadata": 1}))
-                .unwrap_err()
-                .code,
+            parse(json!({"kind": "match", "idempotency_key": "k", "version_metadata": 1})).unwrap_err().code,
             "INVALID_VERSION_METADATA"
         );
-        let ok =
-            parse(json!({"kind": "import", "idempotency_key": "k", "progress": null})).unwrap();
+        let ok = parse(json!({"kind": "import", "idempotency_key": "k", "progress": null})).unwrap();
         assert!(ok.progress.is_empty());
         assert_eq!(ok.webhook_url, None);
     }

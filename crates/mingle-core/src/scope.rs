@@ -27,9 +27,9 @@ impl Scope {
     pub fn parse_list(list: &str) -> Result<Vec<Scope>, String> {
         let mut scopes = Vec::new();
         for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let scope = part.parse::<Scope>().map_err(|_| {
-                format!("unknown scope '{part}' (expected partner:read or partner:write)")
-            })?;
+            let scope = part
+                .parse::<Scope>()
+                .map_err(|_| format!("unknown scope '{part}' (expected partner:read or partner:write)"))?;
             if !scopes.contains(&scope) {
                 scopes.push(scope);
             }
@@ -42,11 +42,7 @@ impl Scope {
     }
 
     pub fn join(scopes: &[Scope]) -> String {
-        scopes
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
+        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
     }
 }
 

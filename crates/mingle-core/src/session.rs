@@ -36,21 +36,11 @@ impl SessionDraft {
                 ));
             }
         }
-        Ok(Self {
-            session_id,
-            title,
-            description,
-            start,
-            end,
-        })
+        Ok(Self { session_id, title, description, start, end })
     }
 }
 
-fn timestamp_field(
-    f: &Fields<'_>,
-    name: &str,
-    code: &'static str,
-) -> Result<Option<Timestamp>, ValidationError> {
+fn timestamp_field(f: &Fields<'_>, name: &str, code: &'static str) -> Result<Option<Timestamp>, ValidationError> {
     let Some(value) = f.optional_text(name, 64, code)? else {
         return Ok(None);
     };

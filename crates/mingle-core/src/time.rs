@@ -22,15 +22,11 @@ impl Timestamp {
     /// Parses any RFC 3339 timestamp (any offset, any precision); sub-millisecond
     /// digits are truncated.
     pub fn parse_rfc3339(value: &str) -> Option<Self> {
-        DateTime::parse_from_rfc3339(value)
-            .ok()
-            .map(|t| Self(t.timestamp_millis()))
+        DateTime::parse_from_rfc3339(value).ok().map(|t| Self(t.timestamp_millis()))
     }
 
     pub fn to_rfc3339(self) -> String {
-        DateTime::<Utc>::from_timestamp_millis(self.0)
-            .unwrap_or_default()
-            .to_rfc3339_opts(SecondsFormat::Millis, true)
+        DateTime::<Utc>::from_timestamp_millis(self.0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
     }
 }
 

@@ -22,20 +22,12 @@ impl ValidationError {
     pub fn new(code: &'static str, field: &str, message: impl Into<String>) -> Self {
         let mut details = Map::new();
         details.insert("field".into(), Value::String(field.to_owned()));
-        Self {
-            code,
-            message: message.into(),
-            details,
-        }
+        Self { code, message: message.into(), details }
     }
 
     /// An error about the request as a whole (no single field).
     pub fn general(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            details: Map::new(),
-        }
+        Self { code, message: message.into(), details: Map::new() }
     }
 
     pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -48,14 +40,8 @@ impl ValidationError {
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ValidationError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ValidationError::general(
-            "INVALID_JSON",
-            "The request body must be a JSON object.",
-        )),
-        Err(e) => Err(ValidationError::general(
-            "INVALID_JSON",
-            format!("The request body is not valid JSON: {e}."),
-        )),
+        Ok(_) => Err(ValidationError::general("INVALID_JSON", "The request body must be a JSON object.")),
+        Err(e) => Err(ValidationError::general("INVALID_JSON", format!("The request body is not valid JSON: {e}."))),
     }
 }
 
@@ -84,27 +70,14 @@ impl<'a> Fields<'a> {
         max_chars: usize,
         code: &'static str,
     ) -> Result<Option<String>, ValidationError> {
-        self.get(name)
-            .map(|v| text(v, name, max_chars, code))
-            .transpose()
+        self.get(name).map(|v| text(v, name, max_chars, code)).transpose()
     }
 
-    pub fn required_text(
-        &self,
-        name: &str,
-        max_chars: usize,
-        code: &'static str,
-    ) -> Result<String, ValidationError> {
-        let value = self
-            .get(name)
-            .ok_or_else(|| ValidationError::new(code, name, format!("'{name}' is required.")))?;
+    pub fn required_text(&self, name: &str, max_chars: usize, code: &'static str) -> Result<String, ValidationError> {
+        let value = self.get(name).ok_or_else(|| ValidationError::new(code, name, format!("'{name}' is required.")))?;
         let s = text(value, name, max_chars, code)?;
         if s.trim().is_empty() {
-            return Err(ValidationError::new(
-                code,
-                name,
-                format!("'{name}' must not be blank."),
-            ));
+            return Err(ValidationError::new(code, name, format!("'{name}' must not be blank.")));
         }
         Ok(s)
     }
@@ -119,42 +92,25 @@ impl<'a> Fields<'a> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Object(map)) => {
-                let size = serde_json::to_vec(map)
-                    .map(|v| v.len())
-                    .unwrap_or(usize::MAX);
+                let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
                 if size > max_bytes {
                     return Err(ValidationError::new(
                         code,
                         name,
-                        format!(
-                            "'{name}' must be at most {max_bytes} bytes serialized ({size} given)."
-                        ),
+                        format!("'{name}' must be at most {max_bytes} bytes serialized ({size} given)."),
                     ));
                 }
                 Ok(Some(map.clone()))
             }
-            Some(_) => Err(ValidationError::new(
-                code,
-                name,
-                format!("'{name}' must be a JSON object."),
-            )),
+            Some(_) => Err(ValidationError::new(code, name, format!("'{name}' must be a JSON object."))),
         }
     }
 }
 
 /// A string field of at most `max_chars` Unicode scalar values.
-pub fn text(
-    value: &Value,
-    name: &str,
-    max_chars: usize,
-    code: &'static str,
-) -> Result<String, ValidationError> {
+pub fn text(value: &Value, name: &str, max_chars: usize, code: &'static str) -> Result<String, ValidationError> {
     let Value::String(s) = value else {
-        return Err(ValidationError::new(
-            code,
-            name,
-            format!("'{name}' must be a string."),
-        ));
+        return Err(ValidationError::new(code, name, format!("'{name}' must be a string.")));
     };
     let len = s.chars().count();
     if len > max_chars {
@@ -181,31 +137,19 @@ pub fn webhook_url(value: &Value, insecure: bool) -> Result<String, ValidationEr
     const FIELD: &str = "webhook_url";
     const CODE: &str = "INVALID_WEBHOOK_URL";
     let s = text(value, FIELD, 2048, CODE)?;
-    let parsed = url::Url::parse(&s).map_err(|e| {
-        ValidationError::new(
-            CODE,
-            FIELD,
-            format!("'webhook_url' is not an absolute URL: {e}."),
-        )
-    })?;
+    let parsed = url::Url::parse(&s)
+        .map_err(|e| ValidationError::new(CODE, FIELD, format!("'webhook_url' is not an absolute URL: {e}.")))?;
     let scheme_ok = parsed.scheme() == "https" || (insecure && parsed.scheme() == "http");
     if !scheme_ok {
         let allowed = if insecure { "https or http" } else { "https" };
         return Err(ValidationError::new(
             CODE,
             FIELD,
-            format!(
-                "'webhook_url' must use {allowed} (got '{}').",
-                parsed.scheme()
-            ),
+            format!("'webhook_url' must use {allowed} (got '{}').", parsed.scheme()),
         ));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(ValidationError::new(
-            CODE,
-            FIELD,
-            "'webhook_url' must name a host.",
-        ));
+        return Err(ValidationError::new(CODE, FIELD, "'webhook_url' must name a host."));
     }
     Ok(s)
 }
@@ -225,23 +169,15 @@ mod tests {
         let f = Fields::new(&m);
         assert_eq!(f.optional_text("a", 10, "X").unwrap(), None);
         assert_eq!(f.optional_text("b", 10, "X").unwrap_err().code, "X");
-        assert_eq!(
-            f.optional_text("c", 5, "X").unwrap().as_deref(),
-            Some("héllo")
-        );
+        assert_eq!(f.optional_text("c", 5, "X").unwrap().as_deref(), Some("héllo"));
         assert!(f.optional_text("c", 4, "X").is_err());
-        assert_eq!(
-            f.required_text("a", 10, "X").unwrap_err().details["field"],
-            "a"
-        );
+        assert_eq!(f.required_text("a", 10, "X").unwrap_err().details["field"], "a");
     }
 
     #[test]
     fn blank_required_text_is_rejected() {
         let m = obj(json!({"t": "  "}));
-        assert!(Fields::new(&m)
-            .required_text("t", 10, "INVALID_TITLE")
-            .is_err());
+        assert!(Fields::new(&m).required_text("t", 10, "INVALID_TITLE").is_err());
     }
 
     #[test]

@@ -25,43 +25,22 @@ fn needed_scope(method: &Method) -> Scope {
 }
 
 fn bearer(request: &Request) -> Option<&str> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 fn rate_limit_headers(state: &AppState, d: &Decision) -> [(HeaderName, HeaderValue); 2] {
     let s = state.rate_limiter.settings();
-    let policy = format!(
-        "\"default\";q={};w={}",
-        s.burst,
-        state.rate_limiter.window_secs()
-    );
+    let policy = format!("\"default\";q={};w={}", s.burst, state.rate_limiter.window_secs());
     let current = format!("\"default\";r={};t={}", d.remaining, d.full_in_secs);
     [
-        (
-            HeaderName::from_static("ratelimit-policy"),
-            HeaderValue::from_str(&policy).expect("ascii"),
-        ),
-        (
-            HeaderName::from_static("ratelimit"),
-            HeaderValue::from_str(&current).expect("ascii"),
-        ),
+        (HeaderName::from_static("ratelimit-policy"), HeaderValue::from_str(&policy).expect("ascii")),
+        (HeaderName::from_static("ratelimit"), HeaderValue::from_str(&current).expect("ascii")),
     ]
 }
 
-pub async fn middleware(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn middleware(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let principal = match bearer(&request) {
         Some(token) => state.services.accounts.authenticate(token).await,
         None => Err(ServiceError::Unauthenticated {
@@ -76,10 +55,7 @@ pub async fn middleware(
     let needed = needed_scope(request.method());
     if !principal.has(needed) {
         let mut details = Map::new();
-        details.insert(
-            "required_scope".into(),
-            Value::String(needed.as_str().into()),
-        );
+        details.insert("required_scope".into(), Value::String(needed.as_str().into()));
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "INSUFFICIENT_SCOPE",
@@ -94,15 +70,9 @@ pub async fn middleware(
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "PARTNER_RATE_LIMIT_EXCEEDED",
-            format!(
-                "Too many requests; retry in {} s.",
-                decision.retry_after_secs
-            ),
+            format!("Too many requests; retry in {} s.", decision.retry_after_secs),
         )
-        .with_header(
-            header::RETRY_AFTER,
-            HeaderValue::from(decision.retry_after_secs),
-        );
+        .with_header(header::RETRY_AFTER, HeaderValue::from(decision.retry_after_secs));
         for (name, value) in headers {
             error = error.with_header(name, value);
         }
@@ -123,14 +93,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .map(Caller)
-            .ok_or_else(|| {
-                tracing::error!("a partner route was reached without the auth layer");
-                ApiError::internal()
-            })
+        parts.extensions.get::<Principal>().cloned().map(Caller).ok_or_else(|| {
+            tracing::error!("a partner route was reached without the auth layer");
+            ApiError::internal()
+        })
     }
 }

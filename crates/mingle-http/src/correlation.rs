@@ -28,23 +28,17 @@ pub fn current() -> String {
 fn accept(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
     let ok = (1..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
     ok.then(|| s.to_owned())
 }
 
 pub async fn middleware(request: Request, next: Next) -> Response {
-    let cid = request
-        .headers()
-        .get(HEADER)
-        .and_then(accept)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let span = tracing::info_span!("request", correlation_id = %cid, method = %request.method(), path = %request.uri().path());
+    let cid =
+        request.headers().get(HEADER).and_then(accept).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let span =
+        tracing::info_span!("request", correlation_id = %cid, method = %request.method(), path = %request.uri().path());
     let started = Instant::now();
-    let mut response = CORRELATION_ID
-        .scope(cid.clone(), next.run(request))
-        .instrument(span.clone())
-        .await;
+    let mut response = CORRELATION_ID.scope(cid.clone(), next.run(request)).instrument(span.clone()).await;
 
     let is_json = response
         .headers()

@@ -30,6 +30,9 @@ pub struct IdMapResponse {
     #[schema(example = "att-1001")]
     pub partner_id: String,
     pub mapped: bool,
+    /// For an attendee merged into another: the attendee it is now an alias of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
     pub correlation_id: String,
 }
 
@@ -84,10 +87,7 @@ pub struct EventResponse {
 
 impl From<Event> for EventResponse {
     fn from(e: Event) -> Self {
-        Self {
-            event: e.into(),
-            correlation_id: correlation::current(),
-        }
+        Self { event: e.into(), correlation_id: correlation::current() }
     }
 }
 
@@ -164,10 +164,7 @@ pub struct SessionResponse {
 
 impl From<Session> for SessionResponse {
     fn from(s: Session) -> Self {
-        Self {
-            session: s.into(),
-            correlation_id: correlation::current(),
-        }
+        Self { session: s.into(), correlation_id: correlation::current() }
     }
 }
 
@@ -240,10 +237,7 @@ pub struct RunResponse {
 
 impl From<Run> for RunResponse {
     fn from(r: Run) -> Self {
-        Self {
-            run: r.into(),
-            correlation_id: correlation::current(),
-        }
+        Self { run: r.into(), correlation_id: correlation::current() }
     }
 }
 
@@ -319,4 +313,240 @@ pub struct CreateRunRequest {
     version_metadata: Option<Value>,
     /// Absolute https URL, at most 2048 characters.
     webhook_url: Option<String>,
+}
+
+// ---- Attendees, identity, reviews -------------------------------------------------
+
+use mingle_service::models::{AttendeeListing, Decision, Review};
+
+/// The attendee's answers for this event.
+#[derive(Serialize, ToSchema)]
+pub struct AttendeeEventBlock {
+    pub role_at_event: Option<String>,
+    pub visibility: Option<String>,
+    pub goal: Option<String>,
+    pub needs: Option<Vec<String>>,
+    pub offers: Option<Vec<String>>,
+    pub onboarded_at: Option<String>,
+    pub joined_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentityBlock {
+    /// Whether an open review concerns this attendee.
+    pub review_required: bool,
+    pub open_review_count: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttendeeItem {
+    #[schema(example = "att-1001")]
+    pub attendee_id: String,
+    pub event_id: String,
+    #[schema(example = "Jordan Lee")]
+    pub display_name: String,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub event: AttendeeEventBlock,
+    pub identity: IdentityBlock,
+}
+
+impl From<AttendeeListing> for AttendeeItem {
+    fn from(a: AttendeeListing) -> Self {
+        let m = a.membership;
+        Self {
+            attendee_id: a.attendee_id,
+            event_id: m.event_id,
+            display_name: a.name,
+            title: a.title,
+            company: a.company,
+            event: AttendeeEventBlock {
+                role_at_event: m.answers.role_at_event,
+                visibility: m.answers.visibility,
+                goal: m.answers.goal,
+                needs: m.answers.needs,
+                offers: m.answers.offers,
+                onboarded_at: m.onboarded_at.map(ts),
+                joined_at: m.joined_at.map(ts),
+            },
+            identity: IdentityBlock { review_required: a.open_reviews > 0, open_review_count: a.open_reviews },
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttendeePage {
+    pub items: Vec<AttendeeItem>,
+    pub next_cursor: Option<String>,
+    pub correlation_id: String,
+}
+
+/// A kind and partner ID naming one thing.
+#[derive(Serialize, ToSchema)]
+pub struct PartnerRef {
+    #[schema(example = "attendee")]
+    pub kind: String,
+    pub partner_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AnchorItem {
+    /// `email` or `linkedin`.
+    pub kind: &'static str,
+    /// The normalized value.
+    pub value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DecisionItem {
+    pub decision_id: String,
+    /// `minted`, `auto_linked`, `review_opened`, `review_resolved` or `merged`.
+    pub kind: String,
+    pub event_id: Option<String>,
+    pub anchors: Vec<AnchorItem>,
+    pub other: Option<PartnerRef>,
+    pub reason: String,
+    pub review_id: Option<String>,
+    pub run_id: Option<String>,
+    pub created_at: String,
+}
+
+impl From<Decision> for DecisionItem {
+    fn from(d: Decision) -> Self {
+        Self {
+            decision_id: d.decision_id,
+            kind: d.kind,
+            event_id: d.event_id,
+            anchors: d.anchors.into_iter().map(|a| AnchorItem { kind: a.kind.as_str(), value: a.value }).collect(),
+            other: d.other.map(|o| PartnerRef { kind: o.kind, partner_id: o.partner_id }),
+            reason: d.reason,
+            review_id: d.review_id,
+            run_id: d.run_id,
+            created_at: ts(d.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentityPage {
+    pub event_id: String,
+    pub attendee_id: String,
+    pub items: Vec<DecisionItem>,
+    pub next_cursor: Option<String>,
+    pub correlation_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewItem {
+    pub review_id: String,
+    #[schema(example = "attendee")]
+    pub kind: &'static str,
+    /// The newer attendee, under review.
+    pub partner_id: String,
+    pub event_id: String,
+    pub reason: String,
+    /// The older attendee it may be.
+    pub candidate: PartnerRef,
+    /// Which anchors and names agreed or clashed.
+    #[schema(value_type = Object)]
+    pub evidence: Value,
+    #[schema(example = "open")]
+    pub status: String,
+    pub created_at: String,
+}
+
+impl From<Review> for ReviewItem {
+    fn from(r: Review) -> Self {
+        Self {
+            review_id: r.review_id,
+            kind: "attendee",
+            partner_id: r.attendee_id,
+            event_id: r.event_id,
+            reason: r.reason,
+            candidate: PartnerRef { kind: "attendee".into(), partner_id: r.candidate_id },
+            evidence: r.evidence,
+            status: r.status,
+            created_at: ts(r.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewPage {
+    pub items: Vec<ReviewItem>,
+    pub next_cursor: Option<String>,
+    pub correlation_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResolveResponse {
+    pub review_id: String,
+    pub kind: &'static str,
+    pub partner_id: String,
+    pub decision: &'static str,
+    pub logged: bool,
+    /// Whether the attendee is a person of its own after the decision.
+    pub minted: bool,
+    pub correlation_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MergeResponse {
+    pub review_id: String,
+    pub source: PartnerRef,
+    pub target: PartnerRef,
+    pub merged: bool,
+    pub superseded_anchors: i64,
+    pub rewritten_anchors: i64,
+    pub deleted_computations: i64,
+    pub correlation_id: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImportRow {
+    /// Partner-owned, unique in the request.
+    attendee_id: String,
+    /// Required, at most 240 characters.
+    name: String,
+    /// At most 320 characters; must look like an address.
+    email: Option<String>,
+    /// At most 2048 characters.
+    linkedin_url: Option<String>,
+    /// At most 512 characters.
+    title: Option<String>,
+    /// At most 512 characters.
+    company: Option<String>,
+    /// At most 64 KiB. Known keys: goal, needs, offers, interests, bio, role_at_event, visibility, sessions.
+    #[schema(value_type = Option<Object>)]
+    raw_data: Option<Value>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImportRequest {
+    idempotency_key: String,
+    webhook_url: Option<String>,
+    /// 1 to 50,000 rows (configurable).
+    attendees: Vec<ImportRow>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ResolveRequest {
+    /// `accept`, `reject` or `distinct`.
+    decision: String,
+    reason: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MergeBody {
+    #[schema(example = "attendee")]
+    source_kind: String,
+    source_partner_id: String,
+    #[schema(example = "attendee")]
+    target_kind: String,
+    target_partner_id: String,
+    reason: Option<String>,
 }

@@ -58,10 +58,25 @@ pub enum ErrorCode {
     INVALID_SNAPSHOT_METADATA,
     INVALID_VERSION_METADATA,
     INVALID_WEBHOOK_URL,
+    INVALID_ATTENDEES,
+    INVALID_ATTENDEE,
+    DUPLICATE_ATTENDEE_ID,
+    INVALID_ATTENDEE_NAME,
+    INVALID_ATTENDEE_EMAIL,
+    INVALID_ATTENDEE_LINKEDIN_URL,
+    INVALID_ATTENDEE_TITLE,
+    INVALID_ATTENDEE_COMPANY,
+    INVALID_ATTENDEE_RAW_DATA,
+    INVALID_REVIEW_ID,
+    INVALID_REVIEW_DECISION,
+    REVIEW_SOURCE_MISMATCH,
+    MERGE_REJECTED,
     ROUTE_NOT_FOUND,
     EVENT_NOT_FOUND,
     SESSION_NOT_FOUND,
     RUN_NOT_FOUND,
+    ATTENDEE_NOT_FOUND,
+    REVIEW_NOT_FOUND,
     PARTNER_ID_NOT_FOUND,
     METHOD_NOT_ALLOWED,
     PARTNER_ID_CONFLICT,
@@ -83,13 +98,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            details: None,
-            headers: Vec::new(),
-        }
+        Self { status, code, message: message.into(), details: None, headers: Vec::new() }
     }
 
     pub fn with_details(mut self, details: Map<String, Value>) -> Self {
@@ -103,11 +112,7 @@ impl ApiError {
     }
 
     pub fn route_not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "ROUTE_NOT_FOUND",
-            "No such route. Partner routes live under /api/v0/partner.",
-        )
+        Self::new(StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND", "No such route. Partner routes live under /api/v0/partner.")
     }
 
     pub fn method_not_allowed() -> Self {
@@ -144,16 +149,12 @@ impl ApiError {
             StatusCode::NOT_FOUND => Self::route_not_found(),
             StatusCode::METHOD_NOT_ALLOWED => Self::method_not_allowed(),
             StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(0),
-            StatusCode::SERVICE_UNAVAILABLE => Self::new(
-                status,
-                "UNAVAILABLE",
-                "The service is unavailable; retry later.",
-            ),
-            s if s.is_client_error() => Self::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_JSON",
-                "The request could not be read.",
-            ),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                Self::new(status, "UNAVAILABLE", "The service is unavailable; retry later.")
+            }
+            s if s.is_client_error() => {
+                Self::new(StatusCode::BAD_REQUEST, "INVALID_JSON", "The request could not be read.")
+            }
             _ => Self::internal(),
         }
     }
@@ -161,17 +162,11 @@ impl ApiError {
     /// Writes the envelope with a given correlation ID (for callers outside a request's
     /// task-local scope).
     pub fn into_response_with(self, correlation_id: String) -> Response {
-        let body = ErrorBody {
-            code: self.code.to_owned(),
-            message: self.message,
-            details: self.details,
-            correlation_id,
-        };
+        let body =
+            ErrorBody { code: self.code.to_owned(), message: self.message, details: self.details, correlation_id };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
@@ -196,24 +191,16 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid(v) => v.into(),
-            ServiceError::Unauthenticated { code, message } => {
-                ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+            ServiceError::Unauthenticated { code, message } => ApiError::new(StatusCode::UNAUTHORIZED, code, message),
+            ServiceError::Forbidden { code, message, details } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message).with_details(details)
             }
-            ServiceError::Forbidden {
-                code,
-                message,
-                details,
-            } => ApiError::new(StatusCode::FORBIDDEN, code, message).with_details(details),
-            ServiceError::NotFound {
-                code,
-                message,
-                details,
-            } => ApiError::new(StatusCode::NOT_FOUND, code, message).with_details(details),
-            ServiceError::Conflict {
-                code,
-                message,
-                details,
-            } => ApiError::new(StatusCode::CONFLICT, code, message).with_details(details),
+            ServiceError::NotFound { code, message, details } => {
+                ApiError::new(StatusCode::NOT_FOUND, code, message).with_details(details)
+            }
+            ServiceError::Conflict { code, message, details } => {
+                ApiError::new(StatusCode::CONFLICT, code, message).with_details(details)
+            }
             ServiceError::Internal(detail) => {
                 // Logged here, inside the request's span, and never sent to the caller.
                 tracing::error!(error = %detail, "internal error");

@@ -67,12 +67,8 @@ impl FromRequest<AppState> for JsonBody {
         }
         let body: Body = request.into_body();
         match Limited::new(body, limit as usize).collect().await {
-            Ok(collected) => Ok(JsonBody {
-                bytes: collected.to_bytes(),
-            }),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                Err(ApiError::payload_too_large(limit))
-            }
+            Ok(collected) => Ok(JsonBody { bytes: collected.to_bytes() }),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::payload_too_large(limit)),
             Err(_) => Err(ApiError::new(
                 axum::http::StatusCode::BAD_REQUEST,
                 "INVALID_JSON",

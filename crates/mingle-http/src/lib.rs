@@ -38,6 +38,7 @@ pub const ALIAS_PATH: &str = "/v0/partner";
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub max_body_bytes: u64,
+    pub max_import_rows: usize,
     /// Allows `http` webhook URLs (local development).
     pub webhook_insecure: bool,
     pub rate_limit: RateLimitSettings,
@@ -55,11 +56,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(services: Services, settings: HttpSettings) -> Self {
         let rate_limiter = Arc::new(RateLimiter::new(settings.rate_limit));
-        Self {
-            services,
-            settings: Arc::new(settings),
-            rate_limiter,
-        }
+        Self { services, settings: Arc::new(settings), rate_limiter }
     }
 }
 

@@ -20,32 +20,20 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
         Ok(()) => (StatusCode::OK, "ok".to_owned()),
         Err(e) => {
             tracing::warn!(error = %e, "database not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable: the database is unreachable or not migrated".to_owned(),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable: the database is unreachable or not migrated".to_owned())
         }
     };
     let weights = s.settings.model_dir.join("model.safetensors");
     let encoder = if weights.is_file() {
         "ok".to_owned()
     } else {
-        format!(
-            "unavailable: no model files at {} (set MINGLE_MODEL_DIR)",
-            s.settings.model_dir.display()
-        )
+        format!("unavailable: no model files at {} (set MINGLE_MODEL_DIR)", s.settings.model_dir.display())
     };
-    let code = if status == StatusCode::OK {
-        None
-    } else {
-        Some("UNAVAILABLE")
-    };
-    let mut body =
-        json!({"database": database, "encoder": encoder, "correlation_id": correlation::current()});
+    let code = if status == StatusCode::OK { None } else { Some("UNAVAILABLE") };
+    let mut body = json!({"database": database, "encoder": encoder, "correlation_id": correlation::current()});
     if let Some(code) = code {
         body["code"] = json!(code);
-        body["message"] =
-            json!("The service is not ready: the database is unreachable or not migrated.");
+        body["message"] = json!("The service is not ready: the database is unreachable or not migrated.");
     }
     (status, Json(body))
 }

@@ -14,18 +14,13 @@ pub struct ListQuery {
 
 impl ListQuery {
     pub fn parse(raw: Option<&str>) -> Self {
-        let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
+        let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
         Self { pairs }
     }
 
     /// The first value of a parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// `limit`: an integer 1-100, 50 when absent (`INVALID_LIMIT` otherwise).
@@ -33,18 +28,15 @@ impl ListQuery {
         let Some(raw) = self.get("limit") else {
             return Ok(DEFAULT_LIMIT);
         };
-        raw.parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                let mut e = ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "INVALID_LIMIT",
-                    format!("'limit' must be an integer from 1 to {MAX_LIMIT}."),
-                );
-                e.details = Some(field("limit"));
-                e
-            })
+        raw.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+            let mut e = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_LIMIT",
+                format!("'limit' must be an integer from 1 to {MAX_LIMIT}."),
+            );
+            e.details = Some(field("limit"));
+            e
+        })
     }
 
     /// The page to serve: the limit and, with a `cursor`, the position it carries. The
@@ -54,17 +46,15 @@ impl ListQuery {
         let limit = self.limit()?;
         let after = match self.get("cursor") {
             None => None,
-            Some(c) => Some(
-                cursor::decode(&caller.cursor_key, binding, c).ok_or_else(|| {
-                    let mut e = ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "INVALID_CURSOR",
-                        "'cursor' is not a cursor this list issued; start again without it.",
-                    );
-                    e.details = Some(field("cursor"));
-                    e
-                })?,
-            ),
+            Some(c) => Some(cursor::decode(&caller.cursor_key, binding, c).ok_or_else(|| {
+                let mut e = ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_CURSOR",
+                    "'cursor' is not a cursor this list issued; start again without it.",
+                );
+                e.details = Some(field("cursor"));
+                e
+            })?),
         };
         Ok(PageRequest { after, limit })
     }

@@ -37,10 +37,7 @@ pub struct Decision {
 
 impl RateLimiter {
     pub fn new(settings: RateLimitSettings) -> Self {
-        Self {
-            settings,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { settings, buckets: Mutex::new(HashMap::new()) }
     }
 
     pub fn settings(&self) -> RateLimitSettings {
@@ -60,10 +57,7 @@ impl RateLimiter {
         let RateLimitSettings { per_sec, burst } = self.settings;
         let burst = burst as f64;
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: burst,
-            refilled: now,
-        });
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket { tokens: burst, refilled: now });
         let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_sec).min(burst);
         bucket.refilled = now;
@@ -87,23 +81,14 @@ mod tests {
 
     #[test]
     fn bucket_drains_and_refills() {
-        let rl = RateLimiter::new(RateLimitSettings {
-            per_sec: 2.0,
-            burst: 3,
-        });
+        let rl = RateLimiter::new(RateLimitSettings { per_sec: 2.0, burst: 3 });
         let t0 = Instant::now();
         let d: Vec<_> = (0..4).map(|_| rl.check_at("a", t0)).collect();
-        assert_eq!(
-            d.iter().map(|d| d.allowed).collect::<Vec<_>>(),
-            [true, true, true, false]
-        );
+        assert_eq!(d.iter().map(|d| d.allowed).collect::<Vec<_>>(), [true, true, true, false]);
         assert_eq!(d[0].remaining, 2);
         assert_eq!(d[3].retry_after_secs, 1);
         assert!(rl.check_at("b", t0).allowed, "buckets are per account");
-        assert!(
-            rl.check_at("a", t0 + Duration::from_millis(600)).allowed,
-            "refilled one token"
-        );
+        assert!(rl.check_at("a", t0 + Duration::from_millis(600)).allowed, "refilled one token");
         assert_eq!(rl.window_secs(), 2);
     }
 }

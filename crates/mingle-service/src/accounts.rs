@@ -60,10 +60,7 @@ fn sha256(data: &[u8]) -> Vec<u8> {
 }
 
 fn unauthorized(message: &str) -> ServiceError {
-    ServiceError::Unauthenticated {
-        code: "UNAUTHORIZED",
-        message: message.to_owned(),
-    }
+    ServiceError::Unauthenticated { code: "UNAUTHORIZED", message: message.to_owned() }
 }
 
 impl AccountsService {
@@ -74,12 +71,9 @@ impl AccountsService {
     pub async fn create_org(&self, name: &str) -> Result<Org, ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(mingle_core::ValidationError::new(
-                "INVALID_NAME",
-                "name",
-                "An org name is 1-200 characters.",
-            )
-            .into());
+            return Err(
+                mingle_core::ValidationError::new("INVALID_NAME", "name", "An org name is 1-200 characters.").into()
+            );
         }
         let org = Org {
             org_id: Uuid::new_v4().to_string(),
@@ -105,11 +99,7 @@ impl AccountsService {
             None => None,
         };
         let (Some(org), Some(org_uuid)) = (org, org_uuid) else {
-            return Err(ServiceError::not_found(
-                "ORG_NOT_FOUND",
-                format!("No org '{org_id}'."),
-                ("org_id", org_id),
-            ));
+            return Err(ServiceError::not_found("ORG_NOT_FOUND", format!("No org '{org_id}'."), ("org_id", org_id)));
         };
         let now = Timestamp::now();
         let account_id = Uuid::new_v4();
@@ -122,9 +112,9 @@ impl AccountsService {
         let account = ServiceAccount {
             org_id: org.org_id.clone(),
             service_account_id: account_id.to_string(),
-            name: name.map(str::to_owned).unwrap_or_else(|| {
-                format!("service-account-{}", &account_id.simple().to_string()[..8])
-            }),
+            name: name
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("service-account-{}", &account_id.simple().to_string()[..8])),
             scopes,
             status: AccountStatus::Active,
             created_at: now,
@@ -158,16 +148,12 @@ impl AccountsService {
         if account.status == AccountStatus::Revoked && status != AccountStatus::Revoked {
             return Err(ServiceError::conflict(
                 "SERVICE_ACCOUNT_REVOKED",
-                format!(
-                    "Service account '{service_account_id}' is revoked for good; create a new one."
-                ),
+                format!("Service account '{service_account_id}' is revoked for good; create a new one."),
                 ("service_account_user_id", service_account_id),
             ));
         }
         let now = Timestamp::now();
-        self.store
-            .set_service_account_status(&account.org_id, &account.service_account_id, status, now)
-            .await?;
+        self.store.set_service_account_status(&account.org_id, &account.service_account_id, status, now).await?;
         account.status = status;
         account.updated_at = now;
         Ok(account)
@@ -182,17 +168,9 @@ impl AccountsService {
             .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
             .filter(|raw| raw.len() == 64)
             .ok_or_else(|| unauthorized(BAD))?;
-        let org_id = Uuid::from_slice(&raw[..16])
-            .map_err(|_| unauthorized(BAD))?
-            .to_string();
-        let token_id = Uuid::from_slice(&raw[16..32])
-            .map_err(|_| unauthorized(BAD))?
-            .to_string();
-        let credential = self
-            .store
-            .find_credential(&org_id, &token_id)
-            .await?
-            .ok_or_else(|| unauthorized(BAD))?;
+        let org_id = Uuid::from_slice(&raw[..16]).map_err(|_| unauthorized(BAD))?.to_string();
+        let token_id = Uuid::from_slice(&raw[16..32]).map_err(|_| unauthorized(BAD))?.to_string();
+        let credential = self.store.find_credential(&org_id, &token_id).await?.ok_or_else(|| unauthorized(BAD))?;
         let presented = sha256(token.as_bytes());
         if !bool::from(presented.ct_eq(&credential.token_hash)) || credential.token_revoked {
             return Err(unauthorized(BAD));

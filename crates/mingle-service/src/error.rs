@@ -14,25 +14,13 @@ pub enum ServiceError {
     Unauthenticated { code: &'static str, message: String },
     /// 403: authenticated but not allowed.
     #[error("{code}: {message}")]
-    Forbidden {
-        code: &'static str,
-        message: String,
-        details: Map<String, Value>,
-    },
+    Forbidden { code: &'static str, message: String, details: Map<String, Value> },
     /// 404: the named thing does not exist in the caller's org.
     #[error("{code}: {message}")]
-    NotFound {
-        code: &'static str,
-        message: String,
-        details: Map<String, Value>,
-    },
+    NotFound { code: &'static str, message: String, details: Map<String, Value> },
     /// 409: the request clashes with what exists.
     #[error("{code}: {message}")]
-    Conflict {
-        code: &'static str,
-        message: String,
-        details: Map<String, Value>,
-    },
+    Conflict { code: &'static str, message: String, details: Map<String, Value> },
     /// 500: a fault of ours; the message is for logs, never for the caller.
     #[error("internal error: {0}")]
     Internal(String),
@@ -40,19 +28,11 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn not_found(code: &'static str, message: impl Into<String>, detail: (&str, &str)) -> Self {
-        ServiceError::NotFound {
-            code,
-            message: message.into(),
-            details: one(detail),
-        }
+        ServiceError::NotFound { code, message: message.into(), details: one(detail) }
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>, detail: (&str, &str)) -> Self {
-        ServiceError::Conflict {
-            code,
-            message: message.into(),
-            details: one(detail),
-        }
+        ServiceError::Conflict { code, message: message.into(), details: one(detail) }
     }
 
     /// The documented code of this error.

@@ -17,11 +17,7 @@ pub struct EventsService {
 }
 
 pub(crate) fn event_not_found(event_id: &str) -> ServiceError {
-    ServiceError::not_found(
-        "EVENT_NOT_FOUND",
-        format!("No event '{event_id}' in this org."),
-        ("event_id", event_id),
-    )
+    ServiceError::not_found("EVENT_NOT_FOUND", format!("No event '{event_id}' in this org."), ("event_id", event_id))
 }
 
 impl EventsService {
@@ -58,22 +54,12 @@ impl EventsService {
     }
 
     pub async fn get(&self, org_id: &str, event_id: &str) -> Result<Event, ServiceError> {
-        self.store
-            .get_event(org_id, event_id)
-            .await?
-            .ok_or_else(|| event_not_found(event_id))
+        self.store.get_event(org_id, event_id).await?.ok_or_else(|| event_not_found(event_id))
     }
 
-    pub async fn list(
-        &self,
-        org_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Event>, ServiceError> {
+    pub async fn list(&self, org_id: &str, page: &PageRequest) -> Result<Page<Event>, ServiceError> {
         let rows = self.store.list_events(org_id, &page.probe()).await?;
-        Ok(page.finish(rows, |e| Position {
-            key: e.created_at.millis(),
-            id: e.event_id.clone(),
-        }))
+        Ok(page.finish(rows, |e| Position { key: e.created_at.millis(), id: e.event_id.clone() }))
     }
 
     pub async fn update_context(

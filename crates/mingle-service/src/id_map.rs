@@ -18,6 +18,8 @@ pub struct IdMapService {
 pub struct Mapping {
     pub kind: String,
     pub partner_id: String,
+    /// For an attendee merged into another: the attendee it is an alias of.
+    pub merged_into: Option<String>,
 }
 
 impl IdMapService {
@@ -34,23 +36,16 @@ impl IdMapService {
         partner_id: &PartnerId,
     ) -> Result<Mapping, ServiceError> {
         let found = match MappedKind::parse(kind.as_str()) {
-            Some(k) => {
-                self.store
-                    .partner_id_exists(org_id, k, partner_id.as_str())
-                    .await?
-            }
-            None => false,
+            Some(k) => self.store.lookup_partner_id(org_id, k, partner_id.as_str()).await?,
+            None => None,
         };
-        if !found {
+        let Some(merged_into) = found else {
             return Err(ServiceError::not_found(
                 "PARTNER_ID_NOT_FOUND",
                 format!("No {} '{}' in this org.", kind.as_str(), partner_id),
                 ("partner_id", partner_id.as_str()),
             ));
-        }
-        Ok(Mapping {
-            kind: kind.as_str().to_owned(),
-            partner_id: partner_id.as_str().to_owned(),
-        })
+        };
+        Ok(Mapping { kind: kind.as_str().to_owned(), partner_id: partner_id.as_str().to_owned(), merged_into })
     }
 }

@@ -4,16 +4,21 @@
 //! [`ServiceError`], which the HTTP layer maps to the envelope.
 
 pub mod accounts;
+pub mod attendees;
 mod error;
 pub mod events;
 pub mod id_map;
+pub mod imports;
 pub mod pagination;
+pub mod reviews;
 pub mod runs;
 pub mod sessions;
+pub mod worker;
 
 use std::sync::Arc;
 
 use mingle_store::Store;
+use tokio::sync::Notify;
 
 pub use error::ServiceError;
 pub use mingle_store::models;
@@ -28,16 +33,32 @@ pub struct Services {
     pub sessions: sessions::SessionsService,
     pub id_map: id_map::IdMapService,
     pub runs: runs::RunsService,
+    pub imports: imports::ImportsService,
+    pub attendees: attendees::AttendeesService,
+    pub reviews: reviews::ReviewsService,
+    /// Wakes the embedded worker when a run is queued.
+    pub queued: Arc<Notify>,
 }
 
 impl Services {
+    /// A worker that executes this store's runs.
+    pub fn worker(&self, settings: worker::WorkerSettings) -> worker::Worker {
+        worker::Worker::new(self.store.clone(), self.imports.clone(), self.queued.clone(), settings)
+    }
+
     pub fn new(store: Arc<dyn Store>) -> Self {
+        let queued = Arc::new(Notify::new());
+        let runs = runs::RunsService::new(store.clone());
         Self {
+            imports: imports::ImportsService::new(store.clone(), runs.clone(), queued.clone()),
+            attendees: attendees::AttendeesService::new(store.clone()),
+            reviews: reviews::ReviewsService::new(store.clone()),
+            queued,
             accounts: accounts::AccountsService::new(store.clone()),
             events: events::EventsService::new(store.clone()),
             sessions: sessions::SessionsService::new(store.clone()),
             id_map: id_map::IdMapService::new(store.clone()),
-            runs: runs::RunsService::new(store.clone()),
+            runs,
             store,
         }
     }

@@ -24,10 +24,7 @@ pub struct PageRequest {
 impl PageRequest {
     /// The store query: one row beyond the limit.
     pub(crate) fn probe(&self) -> PageQuery {
-        PageQuery {
-            after: self.after.clone(),
-            limit: self.limit + 1,
-        }
+        PageQuery { after: self.after.clone(), limit: self.limit + 1 }
     }
 
     /// Cuts the probe's rows to the page and derives the next position from the last
@@ -35,11 +32,7 @@ impl PageRequest {
     pub(crate) fn finish<T>(&self, mut rows: Vec<T>, position: impl Fn(&T) -> Position) -> Page<T> {
         let more = rows.len() > self.limit as usize;
         rows.truncate(self.limit as usize);
-        let next = if more {
-            rows.last().map(position)
-        } else {
-            None
-        };
+        let next = if more { rows.last().map(position) } else { None };
         Page { items: rows, next }
     }
 }

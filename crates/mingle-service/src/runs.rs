@@ -62,12 +62,49 @@ impl RunsService {
             updated_at: now,
             started_at: None,
             terminal_at: None,
+            attempts: 0,
         };
-        self.insert(run).await
+        self.insert(run, None).await
     }
 
-    async fn insert(&self, run: Run) -> Result<Created, ServiceError> {
-        match self.store.insert_run(&run).await? {
+    /// Queues a run of an event for the worker. `payload` is what it will work on.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_event_run(
+        &self,
+        org_id: &str,
+        event_id: &str,
+        kind: RunKind,
+        key: mingle_core::IdempotencyKey,
+        webhook_url: Option<String>,
+        progress: serde_json::Map<String, serde_json::Value>,
+        request_hash: String,
+        payload: Option<&str>,
+    ) -> Result<Created, ServiceError> {
+        let now = Timestamp::now();
+        let run = Run {
+            org_id: org_id.to_owned(),
+            run_id: Uuid::now_v7().to_string(),
+            kind,
+            status: RunStatus::Queued,
+            event_id: Some(event_id.to_owned()),
+            idempotency_key: key.into_string(),
+            request_hash,
+            progress,
+            error: None,
+            snapshot_metadata: Default::default(),
+            version_metadata: Default::default(),
+            webhook_url,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            terminal_at: None,
+            attempts: 0,
+        };
+        self.insert(run, payload).await
+    }
+
+    async fn insert(&self, run: Run, payload: Option<&str>) -> Result<Created, ServiceError> {
+        match self.store.insert_run(&run, payload).await? {
             RunInsert::Created => Ok(Created { run, created: true }),
             RunInsert::Existing(existing) if existing.request_hash == run.request_hash => {
                 Ok(Created { run: *existing, created: false })
@@ -85,11 +122,7 @@ impl RunsService {
 
     pub async fn get(&self, org_id: &str, run_id: &str) -> Result<Run, ServiceError> {
         self.store.get_run(org_id, run_id).await?.ok_or_else(|| {
-            ServiceError::not_found(
-                "RUN_NOT_FOUND",
-                format!("No run '{run_id}' in this org."),
-                ("run_id", run_id),
-            )
+            ServiceError::not_found("RUN_NOT_FOUND", format!("No run '{run_id}' in this org."), ("run_id", run_id))
         })
     }
 
@@ -100,9 +133,6 @@ impl RunsService {
         page: &PageRequest,
     ) -> Result<Page<Run>, ServiceError> {
         let rows = self.store.list_runs(org_id, kind, &page.probe()).await?;
-        Ok(page.finish(rows, |r| Position {
-            key: r.created_at.millis(),
-            id: r.run_id.clone(),
-        }))
+        Ok(page.finish(rows, |r| Position { key: r.created_at.millis(), id: r.run_id.clone() }))
     }
 }

@@ -29,12 +29,7 @@ impl SessionsService {
         }
     }
 
-    pub async fn create(
-        &self,
-        org_id: &str,
-        event_id: &str,
-        draft: SessionDraft,
-    ) -> Result<Session, ServiceError> {
+    pub async fn create(&self, org_id: &str, event_id: &str, draft: SessionDraft) -> Result<Session, ServiceError> {
         self.require_event(org_id, event_id).await?;
         let now = Timestamp::now();
         let session = Session {
@@ -51,10 +46,7 @@ impl SessionsService {
             Ok(()) => Ok(session),
             Err(StoreError::Conflict) => Err(ServiceError::conflict(
                 "PARTNER_ID_CONFLICT",
-                format!(
-                    "A session '{}' exists already in this org.",
-                    session.session_id
-                ),
+                format!("A session '{}' exists already in this org.", session.session_id),
                 ("session_id", &session.session_id),
             )),
             Err(e) => Err(e.into()),
@@ -62,37 +54,20 @@ impl SessionsService {
     }
 
     /// The session, which must belong to the event (the event is checked first).
-    pub async fn get(
-        &self,
-        org_id: &str,
-        event_id: &str,
-        session_id: &str,
-    ) -> Result<Session, ServiceError> {
+    pub async fn get(&self, org_id: &str, event_id: &str, session_id: &str) -> Result<Session, ServiceError> {
         self.require_event(org_id, event_id).await?;
-        self.store
-            .get_session(org_id, session_id)
-            .await?
-            .filter(|s| s.event_id == event_id)
-            .ok_or_else(|| {
-                ServiceError::not_found(
-                    "SESSION_NOT_FOUND",
-                    format!("No session '{session_id}' in event '{event_id}'."),
-                    ("session_id", session_id),
-                )
-            })
+        self.store.get_session(org_id, session_id).await?.filter(|s| s.event_id == event_id).ok_or_else(|| {
+            ServiceError::not_found(
+                "SESSION_NOT_FOUND",
+                format!("No session '{session_id}' in event '{event_id}'."),
+                ("session_id", session_id),
+            )
+        })
     }
 
-    pub async fn list(
-        &self,
-        org_id: &str,
-        event_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Session>, ServiceError> {
+    pub async fn list(&self, org_id: &str, event_id: &str, page: &PageRequest) -> Result<Page<Session>, ServiceError> {
         self.require_event(org_id, event_id).await?;
-        let rows = self
-            .store
-            .list_sessions(org_id, event_id, &page.probe())
-            .await?;
+        let rows = self.store.list_sessions(org_id, event_id, &page.probe()).await?;
         Ok(page.finish(rows, |s| Position {
             key: s.start_timestamp.map_or(i64::MAX, Timestamp::millis),
             id: s.session_id.clone(),

@@ -30,13 +30,7 @@ impl AccountStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            AccountStatus::Active,
-            AccountStatus::Disabled,
-            AccountStatus::Revoked,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        [AccountStatus::Active, AccountStatus::Disabled, AccountStatus::Revoked].into_iter().find(|a| a.as_str() == s)
     }
 }
 
@@ -120,6 +114,8 @@ pub struct Run {
     pub updated_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub terminal_at: Option<Timestamp>,
+    /// How many times a worker claimed the run.
+    pub attempts: i64,
 }
 
 /// What inserting a run under an idempotency key did.
@@ -155,4 +151,165 @@ impl MappedKind {
 pub struct PageQuery {
     pub after: Option<mingle_core::cursor::Position>,
     pub limit: u32,
+}
+
+// ---- Attendees, identity and reviews ----------------------------------------------
+
+pub use mingle_core::identity::{Anchor, AnchorKind};
+pub use mingle_core::import::EventAnswers;
+
+/// An org-level attendee record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attendee {
+    pub attendee_id: String,
+    pub person_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub linkedin_url: Option<String>,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    /// Set when the record was merged into another: it is then an alias of it.
+    pub merged_into: Option<String>,
+    /// Its active anchors.
+    pub anchors: Vec<Anchor>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An attendee's membership of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    pub event_id: String,
+    pub attendee_id: String,
+    pub raw_data: Option<Map<String, Value>>,
+    pub answers: EventAnswers,
+    pub onboarded_at: Option<Timestamp>,
+    pub joined_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One row of an event's attendee list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttendeeListing {
+    pub attendee_id: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub membership: Membership,
+    pub open_reviews: i64,
+}
+
+/// The other party of an identity decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartyRef {
+    pub kind: String,
+    pub partner_id: String,
+}
+
+/// One entry of an attendee's identity history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub decision_id: String,
+    pub attendee_id: String,
+    /// `minted`, `auto_linked`, `review_opened`, `review_resolved` or `merged`.
+    pub kind: String,
+    pub event_id: Option<String>,
+    pub run_id: Option<String>,
+    pub review_id: Option<String>,
+    pub anchors: Vec<Anchor>,
+    pub other: Option<PartyRef>,
+    pub reason: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub review_id: String,
+    pub attendee_id: String,
+    pub event_id: String,
+    pub candidate_id: String,
+    pub clash: String,
+    pub reason: String,
+    pub evidence: Value,
+    /// `open`, `accepted`, `rejected`, `distinct` or `merged`.
+    pub status: String,
+    pub decision_reason: Option<String>,
+    pub run_id: Option<String>,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// What an import must read, inside its transaction, to resolve its rows.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotQuery {
+    pub attendee_ids: Vec<String>,
+    pub anchors: Vec<Anchor>,
+    /// `(name_key, company_key)` pairs (folded).
+    pub name_company: Vec<(String, String)>,
+}
+
+/// What is known when an import is applied.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSnapshot {
+    /// Attendees the rows may concern (same IDs, shared anchors, same name and
+    /// company), oldest first. Aliases included, so a row can follow its merge.
+    pub attendees: Vec<Attendee>,
+    /// The event's memberships of the rows' attendees.
+    pub memberships: Vec<Membership>,
+    /// Pairs ruled distinct that involve any attendee above.
+    pub distinct: Vec<(String, String)>,
+}
+
+/// Everything an import writes, in one transaction with its run's terminal status.
+#[derive(Debug, Clone, Default)]
+pub struct ImportPlan {
+    /// New or changed attendee records (their anchors are added when missing).
+    pub attendees: Vec<Attendee>,
+    pub memberships: Vec<Membership>,
+    pub decisions: Vec<Decision>,
+    pub reviews: Vec<Review>,
+    pub progress: Map<String, Value>,
+}
+
+/// A worker's hold on a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    pub org_id: String,
+    pub run_id: String,
+    pub owner: String,
+}
+
+/// A review's resolution, applied atomically.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub review_id: String,
+    /// `accepted`, `rejected` or `distinct`.
+    pub status: String,
+    pub reason: Option<String>,
+    /// For `accepted`: the attendee and the person it now belongs to.
+    pub relink: Option<(String, String)>,
+    pub decision: Decision,
+    /// For `distinct`: the pair recorded as different people.
+    pub distinct: Option<(String, String)>,
+    pub now: Timestamp,
+}
+
+/// A merge of `source` into `target`, resolving `review_id`.
+#[derive(Debug, Clone)]
+pub struct MergeRequest {
+    pub review_id: String,
+    pub source: String,
+    pub target: String,
+    pub reason: Option<String>,
+    /// The `merged` decision for the target's history.
+    pub decision: Decision,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeCounts {
+    pub superseded_anchors: i64,
+    pub rewritten_anchors: i64,
+    pub deleted_computations: i64,
 }

@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use mingle_core::RunKind;
+use mingle_core::{RunKind, RunStatus, Timestamp};
+use serde_json::{Map, Value};
 
 use crate::models::*;
 use crate::StoreError;
@@ -16,16 +17,9 @@ pub trait Store: Send + Sync + 'static {
     // Orgs, service accounts and tokens.
     async fn insert_org(&self, org: &Org) -> Result<(), StoreError>;
     async fn get_org(&self, org_id: &str) -> Result<Option<Org>, StoreError>;
-    async fn insert_service_account(
-        &self,
-        account: &ServiceAccount,
-        token: &TokenRow,
-    ) -> Result<(), StoreError>;
+    async fn insert_service_account(&self, account: &ServiceAccount, token: &TokenRow) -> Result<(), StoreError>;
     /// Looks an account up by its ID alone (an operator's command names no org).
-    async fn find_service_account(
-        &self,
-        service_account_id: &str,
-    ) -> Result<Option<ServiceAccount>, StoreError>;
+    async fn find_service_account(&self, service_account_id: &str) -> Result<Option<ServiceAccount>, StoreError>;
     /// Sets the status; `Revoked` also revokes every token of the account.
     async fn set_service_account_status(
         &self,
@@ -34,11 +28,7 @@ pub trait Store: Send + Sync + 'static {
         status: AccountStatus,
         now: mingle_core::Timestamp,
     ) -> Result<(), StoreError>;
-    async fn find_credential(
-        &self,
-        org_id: &str,
-        token_id: &str,
-    ) -> Result<Option<Credential>, StoreError>;
+    async fn find_credential(&self, org_id: &str, token_id: &str) -> Result<Option<Credential>, StoreError>;
 
     // Events.
     /// `Conflict` when the org has the event ID already.
@@ -58,40 +48,99 @@ pub trait Store: Send + Sync + 'static {
     // Sessions.
     /// `Conflict` when the org has the session ID already (in any event).
     async fn insert_session(&self, org_id: &str, session: &Session) -> Result<(), StoreError>;
-    async fn get_session(
-        &self,
-        org_id: &str,
-        session_id: &str,
-    ) -> Result<Option<Session>, StoreError>;
+    async fn get_session(&self, org_id: &str, session_id: &str) -> Result<Option<Session>, StoreError>;
     /// By `start_timestamp` ascending (sessions without one last), then `session_id`.
     /// The position key is the start in ms, `i64::MAX` for none.
-    async fn list_sessions(
-        &self,
-        org_id: &str,
-        event_id: &str,
-        page: &PageQuery,
-    ) -> Result<Vec<Session>, StoreError>;
+    async fn list_sessions(&self, org_id: &str, event_id: &str, page: &PageQuery) -> Result<Vec<Session>, StoreError>;
 
     // Partner-ID map.
-    async fn partner_id_exists(
+    /// `None` when the org has no such ID; `Some(merged_into)` when it has (an
+    /// attendee merged into another is still mapped, as an alias).
+    async fn lookup_partner_id(
         &self,
         org_id: &str,
         kind: MappedKind,
         partner_id: &str,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<Option<String>>, StoreError>;
 
     // Runs.
     /// Writes the run unless its org already holds its idempotency key; then returns
     /// the run that does. Atomic: of concurrent identical calls exactly one creates.
-    async fn insert_run(&self, run: &Run) -> Result<RunInsert, StoreError>;
+    /// `payload` (what the run works on) is written with the run, in one transaction.
+    async fn insert_run(&self, run: &Run, payload: Option<&str>) -> Result<RunInsert, StoreError>;
     async fn get_run(&self, org_id: &str, run_id: &str) -> Result<Option<Run>, StoreError>;
     /// Newest first: `created_at` descending, then `run_id` descending.
-    async fn list_runs(
+    async fn list_runs(&self, org_id: &str, kind: Option<RunKind>, page: &PageQuery) -> Result<Vec<Run>, StoreError>;
+
+    // The run queue.
+    /// Claims the oldest executable run that is queued or whose lease expired (its
+    /// worker died): it becomes `running`, leased to `owner` until `now + lease_ms`.
+    async fn claim_run(&self, owner: &str, now: Timestamp, lease_ms: i64) -> Result<Option<Run>, StoreError>;
+    /// Extends a lease; `false` when the lease was lost (another worker took over).
+    async fn extend_lease(&self, lease: &Lease, until: Timestamp) -> Result<bool, StoreError>;
+    /// Records progress of a leased run; `false` when the lease was lost.
+    async fn set_progress(
+        &self,
+        lease: &Lease,
+        progress: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Sets a terminal status (with `terminal_at`); `false` when the lease was lost.
+    async fn finish_run(
+        &self,
+        lease: &Lease,
+        status: RunStatus,
+        progress: Option<&Map<String, Value>>,
+        error: Option<&Value>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Gives a run back to the queue (a worker shutting down mid-run).
+    async fn release_run(&self, lease: &Lease, now: Timestamp) -> Result<(), StoreError>;
+    async fn run_payload(&self, org_id: &str, run_id: &str) -> Result<Option<String>, StoreError>;
+
+    // Attendees and identity.
+    /// Applies an import atomically: reads the snapshot `query` names, lets `plan`
+    /// decide, writes the plan and marks the run `succeeded` with the plan's progress,
+    /// all in one transaction, which the org's other imports cannot interleave with.
+    /// `false` (nothing written) when the lease was lost.
+    async fn apply_import(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        query: &SnapshotQuery,
+        plan: &(dyn Fn(ImportSnapshot) -> ImportPlan + Send + Sync),
+    ) -> Result<bool, StoreError>;
+    async fn get_attendee(&self, org_id: &str, attendee_id: &str) -> Result<Option<Attendee>, StoreError>;
+    async fn is_member(&self, org_id: &str, event_id: &str, attendee_id: &str) -> Result<bool, StoreError>;
+    /// By `attendee_id` ascending (the position key is unused).
+    async fn list_attendees(
         &self,
         org_id: &str,
-        kind: Option<RunKind>,
+        event_id: &str,
         page: &PageQuery,
-    ) -> Result<Vec<Run>, StoreError>;
+    ) -> Result<Vec<AttendeeListing>, StoreError>;
+    /// Newest first: `created_at` descending, then `decision_id` descending.
+    async fn list_decisions(
+        &self,
+        org_id: &str,
+        attendee_id: &str,
+        page: &PageQuery,
+    ) -> Result<Vec<Decision>, StoreError>;
+
+    // Reviews.
+    async fn get_review(&self, org_id: &str, review_id: &str) -> Result<Option<Review>, StoreError>;
+    /// Open reviews, newest first, of one event or of the whole org.
+    async fn list_open_reviews(
+        &self,
+        org_id: &str,
+        event_id: Option<&str>,
+        page: &PageQuery,
+    ) -> Result<Vec<Review>, StoreError>;
+    /// `false` when the review is no longer open.
+    async fn resolve_review(&self, org_id: &str, resolution: &Resolution) -> Result<bool, StoreError>;
+    /// `None` when the review is no longer open.
+    async fn merge_attendees(&self, org_id: &str, merge: &MergeRequest) -> Result<Option<MergeCounts>, StoreError>;
+    async fn is_distinct(&self, org_id: &str, a: &str, b: &str) -> Result<bool, StoreError>;
 }
 
 /// Opens the database a URL names, creating and migrating it as needed.

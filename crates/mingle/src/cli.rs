@@ -6,15 +6,11 @@ use clap::{Parser, Subcommand};
 use mingle_service::models::AccountStatus;
 use mingle_service::Services;
 
-use crate::config::{GlobalArgs, ServeArgs};
+use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
 use crate::provision::{self, Output};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "mingle",
-    version,
-    about = "mingle: the self-hostable matchmaking engine of the Partner API"
-)]
+#[command(name = "mingle", version, about = "mingle: the self-hostable matchmaking engine of the Partner API")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API (with an embedded worker unless --no-worker).
     Serve(ServeArgs),
+    /// Run a worker alone: it executes queued runs (many may share one database).
+    Worker(WorkerArgs),
     /// Manage orgs.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -99,42 +97,32 @@ pub fn run() -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Serve(args) = &cli.command {
-        args.validate().map_err(anyhow::Error::msg)?;
+    match &cli.command {
+        Command::Serve(args) => args.validate().map_err(anyhow::Error::msg)?,
+        Command::Worker(args) => args.validate().map_err(anyhow::Error::msg)?,
+        _ => {}
     }
     let store = mingle_store::connect(&cli.global.database_url)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!("cannot open the database {}: {e}", cli.global.database_url)
-        })?;
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", cli.global.database_url))?;
     let services = Services::new(store.clone());
     let (output, json) = match cli.command {
         Command::Serve(args) => return crate::serve::run(store, &args).await,
-        Command::Org(OrgCommand::Create { name, json }) => {
-            (provision::create_org(&services, &name).await, json)
-        }
+        Command::Worker(args) => return crate::serve::run_worker(store, &args).await,
+        Command::Org(OrgCommand::Create { name, json }) => (provision::create_org(&services, &name).await, json),
         Command::ServiceAccount(cmd) => match cmd {
-            AccountCommand::Create {
-                org,
-                scopes,
-                name,
-                json,
-            } => (
-                provision::create_service_account(&services, &org, &scopes, name.as_deref()).await,
-                json,
-            ),
-            AccountCommand::Disable { id, json } => (
-                provision::set_status(&services, &id, AccountStatus::Disabled).await,
-                json,
-            ),
-            AccountCommand::Enable { id, json } => (
-                provision::set_status(&services, &id, AccountStatus::Active).await,
-                json,
-            ),
-            AccountCommand::Revoke { id, json } => (
-                provision::set_status(&services, &id, AccountStatus::Revoked).await,
-                json,
-            ),
+            AccountCommand::Create { org, scopes, name, json } => {
+                (provision::create_service_account(&services, &org, &scopes, name.as_deref()).await, json)
+            }
+            AccountCommand::Disable { id, json } => {
+                (provision::set_status(&services, &id, AccountStatus::Disabled).await, json)
+            }
+            AccountCommand::Enable { id, json } => {
+                (provision::set_status(&services, &id, AccountStatus::Active).await, json)
+            }
+            AccountCommand::Revoke { id, json } => {
+                (provision::set_status(&services, &id, AccountStatus::Revoked).await, json)
+            }
         },
     };
     let Output { json: doc, text } = output.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;

@@ -9,24 +9,13 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Where mingle keeps its data: `sqlite://PATH` (created if missing).
-    #[arg(
-        long,
-        global = true,
-        env = "MINGLE_DATABASE_URL",
-        default_value = "sqlite://mingle.db"
-    )]
+    #[arg(long, global = true, env = "MINGLE_DATABASE_URL", default_value = "sqlite://mingle.db")]
     pub database_url: String,
     /// Log filter, in tracing's EnvFilter syntax (`info`, `mingle=debug,sqlx=warn`).
     #[arg(long, global = true, env = "MINGLE_LOG", default_value = "info")]
     pub log: String,
     /// Log line format.
-    #[arg(
-        long,
-        global = true,
-        env = "MINGLE_LOG_FORMAT",
-        value_enum,
-        default_value = "pretty"
-    )]
+    #[arg(long, global = true, env = "MINGLE_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
 }
 
@@ -61,9 +50,8 @@ pub struct ServeArgs {
     #[arg(long, env = "MINGLE_WEBHOOK_INSECURE", value_parser = BoolishValueParser::new(), num_args = 0..=1,
           default_value = "false", default_missing_value = "true")]
     pub webhook_insecure: bool,
-    /// Runs one worker processes at once.
-    #[arg(long, env = "MINGLE_WORKER_CONCURRENCY", default_value_t = 2)]
-    pub worker_concurrency: usize,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
     /// The encoder's model files (default: a per-user cache directory).
     #[arg(long, env = "MINGLE_MODEL_DIR")]
     pub model_dir: Option<PathBuf>,
@@ -78,8 +66,10 @@ impl ServeArgs {
         if self.rate_limit_burst == 0 {
             return Err("MINGLE_RATE_LIMIT_BURST must be at least 1".into());
         }
-        if self.max_body_bytes == 0 || self.max_import_rows == 0 || self.worker_concurrency == 0 {
-            return Err("MINGLE_MAX_BODY_BYTES, MINGLE_MAX_IMPORT_ROWS and MINGLE_WORKER_CONCURRENCY must be at least 1".into());
+        if self.max_body_bytes == 0 || self.max_import_rows == 0 {
+            return Err(
+                "MINGLE_MAX_BODY_BYTES, MINGLE_MAX_IMPORT_ROWS and MINGLE_WORKER_CONCURRENCY must be at least 1".into(),
+            );
         }
         Ok(())
     }
@@ -98,4 +88,36 @@ pub fn default_model_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(|| std::env::temp_dir().join("mingle-cache"));
     cache.join("mingle").join("models").join("all-MiniLM-L6-v2")
+}
+
+/// Settings of the worker, embedded in `serve` or alone as `mingle worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Runs one worker processes at once.
+    #[arg(long, env = "MINGLE_WORKER_CONCURRENCY", default_value_t = 2)]
+    pub worker_concurrency: usize,
+    /// Seconds a run stays leased to its worker without a heartbeat; after that (the
+    /// worker died) another worker takes the run over.
+    #[arg(long, env = "MINGLE_RUN_LEASE_SECS", default_value_t = 15)]
+    pub run_lease_secs: u64,
+}
+
+impl WorkerArgs {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.worker_concurrency == 0 {
+            return Err("MINGLE_WORKER_CONCURRENCY must be at least 1".into());
+        }
+        if !(3..=30).contains(&self.run_lease_secs) {
+            return Err("MINGLE_RUN_LEASE_SECS must be 3 to 30 seconds".into());
+        }
+        Ok(())
+    }
+
+    pub fn settings(&self) -> mingle_service::worker::WorkerSettings {
+        mingle_service::worker::WorkerSettings {
+            lease: std::time::Duration::from_secs(self.run_lease_secs),
+            concurrency: self.worker_concurrency,
+            ..Default::default()
+        }
+    }
 }

@@ -29,12 +29,9 @@ pub async fn create_service_account(
     scopes: &str,
     name: Option<&str>,
 ) -> Result<Output, ServiceError> {
-    let scopes = Scope::parse_list(scopes)
-        .map_err(|m| mingle_core::ValidationError::new("INVALID_SCOPES", "scopes", m))?;
-    let created = services
-        .accounts
-        .create_service_account(org_id, scopes, name)
-        .await?;
+    let scopes =
+        Scope::parse_list(scopes).map_err(|m| mingle_core::ValidationError::new("INVALID_SCOPES", "scopes", m))?;
+    let created = services.accounts.create_service_account(org_id, scopes, name).await?;
     let a = &created.account;
     Ok(Output {
         json: json!({
@@ -55,11 +52,7 @@ pub async fn create_service_account(
     })
 }
 
-pub async fn set_status(
-    services: &Services,
-    id: &str,
-    status: AccountStatus,
-) -> Result<Output, ServiceError> {
+pub async fn set_status(services: &Services, id: &str, status: AccountStatus) -> Result<Output, ServiceError> {
     let a: ServiceAccount = services.accounts.set_status(id, status).await?;
     let effect = match status {
         AccountStatus::Active => "enabled: its tokens work again",

@@ -1,4 +1,5 @@
-//! `mingle serve`: the API on one listener until SIGTERM or Ctrl-C.
+//! `mingle serve` (the API, with an embedded worker) and `mingle worker` (a worker
+//! alone), until SIGTERM or Ctrl-C.
 
 use std::sync::Arc;
 
@@ -6,36 +7,54 @@ use mingle_http::rate_limit::RateLimitSettings;
 use mingle_http::{AppState, HttpSettings};
 use mingle_service::Services;
 use mingle_store::Store;
+use tokio::sync::watch;
 
-use crate::config::ServeArgs;
+use crate::config::{ServeArgs, WorkerArgs};
 
-/// The router wired to a store, as `serve` runs it (tests use it in process).
-pub fn app(store: Arc<dyn Store>, args: &ServeArgs) -> axum::Router {
+/// The router over `services`, as `serve` runs it (tests use it in process).
+pub fn app(services: Services, args: &ServeArgs) -> axum::Router {
     let settings = HttpSettings {
         max_body_bytes: args.max_body_bytes,
+        max_import_rows: args.max_import_rows,
         webhook_insecure: args.webhook_insecure,
-        rate_limit: RateLimitSettings {
-            per_sec: args.rate_limit_per_sec,
-            burst: args.rate_limit_burst,
-        },
+        rate_limit: RateLimitSettings { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst },
         model_dir: args.model_dir(),
     };
-    mingle_http::router(AppState::new(Services::new(store), settings))
+    mingle_http::router(AppState::new(services, settings))
 }
 
 pub async fn run(store: Arc<dyn Store>, args: &ServeArgs) -> anyhow::Result<()> {
+    let services = Services::new(store);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, worker = !args.no_worker, "mingle is serving");
-    if !args.no_worker {
-        // Runs are recorded but not yet executed: the worker arrives with attendee imports.
-        tracing::info!("no run kinds are executable yet; the embedded worker is idle");
-    }
-    axum::serve(listener, app(store, args))
-        .with_graceful_shutdown(shutdown_signal())
+    let (stop, stopped) = watch::channel(false);
+    let worker = (!args.no_worker).then(|| tokio::spawn(services.worker(args.worker.settings()).run(stopped.clone())));
+    let mut on_stop = stopped.clone();
+    axum::serve(listener, app(services, args))
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = on_stop.changed() => {}
+            }
+        })
         .await?;
+    let _ = stop.send(true);
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     tracing::info!("mingle stopped");
+    Ok(())
+}
+
+pub async fn run_worker(store: Arc<dyn Store>, args: &WorkerArgs) -> anyhow::Result<()> {
+    let services = Services::new(store);
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(services.worker(args.settings()).run(stopped));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = worker.await;
     Ok(())
 }
 
@@ -45,8 +64,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -56,4 +74,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+    tracing::info!("shutting down");
 }

@@ -20,18 +20,9 @@ fn mingle(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 struct Server(Child);
@@ -44,11 +35,7 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path) -> (Server, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir)
@@ -73,20 +60,11 @@ fn serve(dir: &Path) -> (Server, String) {
 #[test]
 fn provision_with_the_cli_then_serve_on_the_default_database() {
     let dir = tempfile::tempdir().unwrap();
-    let org = json_of(&mingle(
-        dir.path(),
-        &["org", "create", "Acme Events", "--json"],
-    ));
+    let org = json_of(&mingle(dir.path(), &["org", "create", "Acme Events", "--json"]));
     assert_eq!(org["name"], "Acme Events");
-    assert!(org["webhook_secret"]
-        .as_str()
-        .unwrap()
-        .starts_with("whsec_"));
+    assert!(org["webhook_secret"].as_str().unwrap().starts_with("whsec_"));
     let org_id = org["org_id"].as_str().unwrap();
-    assert!(
-        dir.path().join("mingle.db").exists(),
-        "the default database is ./mingle.db"
-    );
+    assert!(dir.path().join("mingle.db").exists(), "the default database is ./mingle.db");
 
     let rw = json_of(&mingle(
         dir.path(),
@@ -108,36 +86,16 @@ fn provision_with_the_cli_then_serve_on_the_default_database() {
     let account = rw["service_account_user_id"].as_str().unwrap().to_owned();
 
     // Readable output for people.
-    let text = mingle(
-        dir.path(),
-        &[
-            "service-account",
-            "create",
-            "--org",
-            org_id,
-            "--scopes",
-            "partner:read",
-        ],
-    );
+    let text = mingle(dir.path(), &["service-account", "create", "--org", org_id, "--scopes", "partner:read"]);
     assert!(text.status.success());
     let text = String::from_utf8(text.stdout).unwrap();
-    assert!(
-        text.contains("token:") && text.contains("shown only now"),
-        "{text}"
-    );
+    assert!(text.contains("token:") && text.contains("shown only now"), "{text}");
 
     let (_server, base) = serve(dir.path());
     let client = reqwest::blocking::Client::new();
-    let auth = client
-        .get(format!("{base}/api/v0/partner/auth"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap();
+    let auth = client.get(format!("{base}/api/v0/partner/auth")).bearer_auth(&token).send().unwrap();
     assert_eq!(auth.status(), 200);
-    let cid = auth.headers()["x-correlation-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cid = auth.headers()["x-correlation-id"].to_str().unwrap().to_owned();
     let body: Value = auth.json().unwrap();
     assert_eq!(body["org_id"], org_id);
     assert_eq!(body["service_account_user_id"], account.as_str());
@@ -150,55 +108,24 @@ fn provision_with_the_cli_then_serve_on_the_default_database() {
         .send()
         .unwrap();
     assert_eq!(created.status(), 201);
-    let got: Value = client
-        .get(format!("{base}/v0/partner/events/summit-2026"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let got: Value =
+        client.get(format!("{base}/v0/partner/events/summit-2026")).bearer_auth(&token).send().unwrap().json().unwrap();
     assert_eq!(got["title"], "Summit");
 
     // Status changes through the CLI take effect on the very next request.
-    let status = |action: &str| {
-        json_of(&mingle(
-            dir.path(),
-            &["service-account", action, &account, "--json"],
-        ))
-    };
+    let status = |action: &str| json_of(&mingle(dir.path(), &["service-account", action, &account, "--json"]));
     assert_eq!(status("disable")["status"], "disabled");
-    let r: Value = client
-        .get(format!("{base}/api/v0/partner/auth"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let r: Value =
+        client.get(format!("{base}/api/v0/partner/auth")).bearer_auth(&token).send().unwrap().json().unwrap();
     assert_eq!(r["code"], "ACCOUNT_DISABLED");
     assert_eq!(status("enable")["status"], "active");
-    assert_eq!(
-        client
-            .get(format!("{base}/api/v0/partner/auth"))
-            .bearer_auth(&token)
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(client.get(format!("{base}/api/v0/partner/auth")).bearer_auth(&token).send().unwrap().status(), 200);
     assert_eq!(status("revoke")["status"], "revoked");
-    let r: Value = client
-        .get(format!("{base}/api/v0/partner/auth"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let r: Value =
+        client.get(format!("{base}/api/v0/partner/auth")).bearer_auth(&token).send().unwrap().json().unwrap();
     assert_eq!(r["code"], "UNAUTHORIZED");
     let again = mingle(dir.path(), &["service-account", "enable", &account]);
-    assert!(
-        !again.status.success(),
-        "a revoked account cannot be enabled"
-    );
+    assert!(!again.status.success(), "a revoked account cannot be enabled");
 }
 
 #[test]
@@ -206,38 +133,20 @@ fn bad_provisioning_input_fails_with_a_message_and_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let out = mingle(
         dir.path(),
-        &[
-            "service-account",
-            "create",
-            "--org",
-            "no-such-org",
-            "--scopes",
-            "partner:read",
-            "--json",
-        ],
+        &["service-account", "create", "--org", "no-such-org", "--scopes", "partner:read", "--json"],
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ORG_NOT_FOUND"));
     let org = json_of(&mingle(dir.path(), &["org", "create", "X", "--json"]));
     let out = mingle(
         dir.path(),
-        &[
-            "service-account",
-            "create",
-            "--org",
-            org["org_id"].as_str().unwrap(),
-            "--scopes",
-            "admin",
-        ],
+        &["service-account", "create", "--org", org["org_id"].as_str().unwrap(), "--scopes", "admin"],
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope 'admin'"));
     let out = mingle(dir.path(), &["service-account", "disable", "nobody"]);
     assert!(!out.status.success());
-    let out = mingle(
-        dir.path(),
-        &["--database-url", "mysql://x", "org", "create", "X"],
-    );
+    let out = mingle(dir.path(), &["--database-url", "mysql://x", "org", "create", "X"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }

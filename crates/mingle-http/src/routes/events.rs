@@ -5,9 +5,7 @@ use mingle_core::event::{ContextPatch, EventDraft};
 
 use crate::auth::Caller;
 use crate::correlation;
-use crate::dto::{
-    ContextRequest, ContextResponse, CreateEventRequest, EventItem, EventPage, EventResponse,
-};
+use crate::dto::{ContextRequest, ContextResponse, CreateEventRequest, EventItem, EventPage, EventResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathIds};
 use crate::pagination::{next_cursor, ListQuery};
@@ -63,13 +61,7 @@ pub async fn get_event(
     ids: PathIds,
 ) -> Result<Json<EventResponse>, ApiError> {
     let event_id = super::partner_id(ids.get(0), "event_id")?;
-    Ok(Json(
-        s.services
-            .events
-            .get(&p.org_id, event_id.as_str())
-            .await?
-            .into(),
-    ))
+    Ok(Json(s.services.events.get(&p.org_id, event_id.as_str()).await?.into()))
 }
 
 /// Updates event context: a partial update; `null` clears a field. At least one field is required.
@@ -87,13 +79,7 @@ pub async fn update_context(
 ) -> Result<Json<ContextResponse>, ApiError> {
     let event_id = super::partner_id(ids.get(0), "event_id")?;
     let patch = ContextPatch::parse(&body.object()?)?;
-    Ok(Json(
-        s.services
-            .events
-            .update_context(&p.org_id, event_id.as_str(), &patch)
-            .await?
-            .into(),
-    ))
+    Ok(Json(s.services.events.update_context(&p.org_id, event_id.as_str(), &patch).await?.into()))
 }
 
 /// Returns event context.
@@ -108,11 +94,5 @@ pub async fn get_context(
     ids: PathIds,
 ) -> Result<Json<ContextResponse>, ApiError> {
     let event_id = super::partner_id(ids.get(0), "event_id")?;
-    Ok(Json(
-        s.services
-            .events
-            .get(&p.org_id, event_id.as_str())
-            .await?
-            .into(),
-    ))
+    Ok(Json(s.services.events.get(&p.org_id, event_id.as_str()).await?.into()))
 }

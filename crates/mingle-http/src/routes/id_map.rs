@@ -23,15 +23,12 @@ pub async fn get_id_map(
 ) -> Result<Json<IdMapResponse>, ApiError> {
     let kind = PartnerKind::parse_field(ids.get(0), "kind")?;
     let partner_id = super::partner_id(ids.get(1), "partner_id")?;
-    let m = s
-        .services
-        .id_map
-        .lookup(&p.org_id, &kind, &partner_id)
-        .await?;
+    let m = s.services.id_map.lookup(&p.org_id, &kind, &partner_id).await?;
     Ok(Json(IdMapResponse {
         kind: m.kind,
         partner_id: m.partner_id,
         mapped: true,
+        merged_into: m.merged_into,
         correlation_id: correlation::current(),
     }))
 }

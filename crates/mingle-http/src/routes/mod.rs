@@ -2,8 +2,10 @@
 //! order: path IDs, then the query or body, then existence (in the service), then
 //! conflicts.
 
+pub mod attendees;
 pub mod events;
 pub mod id_map;
+pub mod reviews;
 pub mod runs;
 pub mod service_account;
 pub mod sessions;
@@ -18,33 +20,29 @@ use crate::AppState;
 pub fn partner_routes(state: &AppState) -> OpenApiRouter<AppState> {
     // The auth layer wraps each route's handlers but not its method fallback, so a
     // wrong method is answered 405 before authentication, as the conventions require.
-    let authed =
-        |(schemas, paths, handlers): UtoipaMethodRouter<AppState>| -> UtoipaMethodRouter<AppState> {
-            (
-                schemas,
-                paths,
-                handlers.route_layer(from_fn_with_state(state.clone(), crate::auth::middleware)),
-            )
-        };
+    let authed = |(schemas, paths, handlers): UtoipaMethodRouter<AppState>| -> UtoipaMethodRouter<AppState> {
+        (schemas, paths, handlers.route_layer(from_fn_with_state(state.clone(), crate::auth::middleware)))
+    };
     OpenApiRouter::new()
         .routes(authed(routes!(service_account::get_auth)))
         .routes(authed(routes!(id_map::get_id_map)))
         .routes(authed(routes!(events::create_event, events::list_events)))
         .routes(authed(routes!(events::get_event)))
         .routes(authed(routes!(events::update_context, events::get_context)))
-        .routes(authed(routes!(
-            sessions::create_session,
-            sessions::list_sessions
-        )))
+        .routes(authed(routes!(sessions::create_session, sessions::list_sessions)))
         .routes(authed(routes!(sessions::get_session)))
+        .routes(authed(routes!(attendees::import_attendees)))
+        .routes(authed(routes!(attendees::list_attendees)))
+        .routes(authed(routes!(attendees::get_identity)))
+        .routes(authed(routes!(reviews::list_event_reviews)))
+        .routes(authed(routes!(reviews::list_reviews)))
+        .routes(authed(routes!(reviews::resolve_review)))
+        .routes(authed(routes!(reviews::merge_review)))
         .routes(authed(routes!(runs::create_run, runs::list_runs)))
         .routes(authed(routes!(runs::get_run)))
 }
 
 /// Validates a path partner ID (`INVALID_PARTNER_ID`).
-pub(crate) fn partner_id(
-    value: &str,
-    field: &str,
-) -> Result<mingle_core::PartnerId, crate::error::ApiError> {
+pub(crate) fn partner_id(value: &str, field: &str) -> Result<mingle_core::PartnerId, crate::error::ApiError> {
     Ok(mingle_core::PartnerId::parse_field(value, field)?)
 }

@@ -21,7 +21,7 @@ pub(crate) fn request_hash(method: &str, path: &str, body: &serde_json::Value) -
 
 /// The status of a run-creating answer: 201/202 when this call created the run, 200 on
 /// a replay.
-fn created_status(created: bool, first: StatusCode) -> StatusCode {
+pub(crate) fn created_status(created: bool, first: StatusCode) -> StatusCode {
     if created {
         first
     } else {
@@ -44,15 +44,8 @@ pub async fn create_run(
 ) -> Result<(StatusCode, Json<RunResponse>), ApiError> {
     let draft = GenericRunDraft::parse(&body.object()?, s.settings.webhook_insecure)?;
     let hash = request_hash("POST", "/runs", &body.value());
-    let out = s
-        .services
-        .runs
-        .create_generic(&p.org_id, draft, hash)
-        .await?;
-    Ok((
-        created_status(out.created, StatusCode::CREATED),
-        Json(out.run.into()),
-    ))
+    let out = s.services.runs.create_generic(&p.org_id, draft, hash).await?;
+    Ok((created_status(out.created, StatusCode::CREATED), Json(out.run.into())))
 }
 
 /// Lists the org's runs, newest first (`created_at` descending, then `run_id`).
@@ -94,8 +87,7 @@ pub async fn get_run(
     Caller(p): Caller,
     ids: PathIds,
 ) -> Result<Json<RunResponse>, ApiError> {
-    let run_id = mingle_core::ids::parse_run_id(ids.get(0)).ok_or_else(|| {
-        ValidationError::new("INVALID_RUN_ID", "run_id", "'run_id' must be a UUID.")
-    })?;
+    let run_id = mingle_core::ids::parse_run_id(ids.get(0))
+        .ok_or_else(|| ValidationError::new("INVALID_RUN_ID", "run_id", "'run_id' must be a UUID."))?;
     Ok(Json(s.services.runs.get(&p.org_id, &run_id).await?.into()))
 }

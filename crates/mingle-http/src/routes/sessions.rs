@@ -28,11 +28,7 @@ pub async fn create_session(
 ) -> Result<(StatusCode, Json<SessionResponse>), ApiError> {
     let event_id = super::partner_id(ids.get(0), "event_id")?;
     let draft = SessionDraft::parse(&body.object()?)?;
-    let session = s
-        .services
-        .sessions
-        .create(&p.org_id, event_id.as_str(), draft)
-        .await?;
+    let session = s.services.sessions.create(&p.org_id, event_id.as_str(), draft).await?;
     Ok((StatusCode::CREATED, Json(session.into())))
 }
 
@@ -53,11 +49,7 @@ pub async fn list_sessions(
     let event_id = super::partner_id(ids.get(0), "event_id")?;
     let binding = format!("sessions:{event_id}");
     let page = ListQuery::parse(q.as_deref()).page(&p, &binding)?;
-    let result = s
-        .services
-        .sessions
-        .list(&p.org_id, event_id.as_str(), &page)
-        .await?;
+    let result = s.services.sessions.list(&p.org_id, event_id.as_str(), &page).await?;
     Ok(Json(SessionPage {
         next_cursor: next_cursor(&p, &binding, result.next.as_ref()),
         items: result.items.into_iter().map(SessionItem::from).collect(),
@@ -78,11 +70,5 @@ pub async fn get_session(
 ) -> Result<Json<SessionResponse>, ApiError> {
     let event_id = super::partner_id(ids.get(0), "event_id")?;
     let session_id = super::partner_id(ids.get(1), "session_id")?;
-    Ok(Json(
-        s.services
-            .sessions
-            .get(&p.org_id, event_id.as_str(), session_id.as_str())
-            .await?
-            .into(),
-    ))
+    Ok(Json(s.services.sessions.get(&p.org_id, event_id.as_str(), session_id.as_str()).await?.into()))
 }

@@ -4,6 +4,8 @@
 //! between writers (no `SQLITE_BUSY` under load); reads use a pool of their own, which
 //! WAL lets run beside the writer.
 
+mod identity;
+mod queue;
 mod rows;
 
 use std::str::FromStr;
@@ -11,7 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mingle_core::cursor::Position;
-use mingle_core::{RunKind, Scope, Timestamp};
+use mingle_core::{RunKind, RunStatus, Scope, Timestamp};
+use serde_json::{Map, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
@@ -64,25 +67,19 @@ fn insert_error(e: sqlx::Error) -> StoreError {
 
 /// `(key, id)` of a keyset position, or a start before every row.
 fn after_desc(page: &PageQuery) -> (i64, String) {
-    page.after
-        .as_ref()
-        .map(|p| (p.key, p.id.clone()))
-        .unwrap_or((i64::MAX, String::from("\u{10FFFF}")))
+    page.after.as_ref().map(|p| (p.key, p.id.clone())).unwrap_or((i64::MAX, String::from("\u{10FFFF}")))
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn check_ready(&self) -> Result<(), StoreError> {
-        let applied: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.read)
-                .await
-                .map_err(StoreError::backend)?;
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.read)
+            .await
+            .map_err(StoreError::backend)?;
         let expected = MIGRATOR.iter().count() as i64;
         if applied < expected {
-            return Err(StoreError::Backend(format!(
-                "schema not migrated ({applied} of {expected} migrations)"
-            )));
+            return Err(StoreError::Backend(format!("schema not migrated ({applied} of {expected} migrations)")));
         }
         Ok(())
     }
@@ -110,11 +107,7 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn insert_service_account(
-        &self,
-        account: &ServiceAccount,
-        token: &TokenRow,
-    ) -> Result<(), StoreError> {
+    async fn insert_service_account(&self, account: &ServiceAccount, token: &TokenRow) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
         sqlx::query(
             "INSERT INTO service_accounts (org_id, service_account_id, name, scopes, status, created_at, updated_at)
@@ -145,10 +138,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(StoreError::backend)
     }
 
-    async fn find_service_account(
-        &self,
-        service_account_id: &str,
-    ) -> Result<Option<ServiceAccount>, StoreError> {
+    async fn find_service_account(&self, service_account_id: &str) -> Result<Option<ServiceAccount>, StoreError> {
         sqlx::query("SELECT * FROM service_accounts WHERE service_account_id = ?")
             .bind(service_account_id)
             .fetch_optional(&self.read)
@@ -166,14 +156,16 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
-        sqlx::query("UPDATE service_accounts SET status = ?, updated_at = ? WHERE org_id = ? AND service_account_id = ?")
-            .bind(status.as_str())
-            .bind(now.millis())
-            .bind(org_id)
-            .bind(service_account_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::backend)?;
+        sqlx::query(
+            "UPDATE service_accounts SET status = ?, updated_at = ? WHERE org_id = ? AND service_account_id = ?",
+        )
+        .bind(status.as_str())
+        .bind(now.millis())
+        .bind(org_id)
+        .bind(service_account_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
         if status == AccountStatus::Revoked {
             sqlx::query(
                 "UPDATE api_tokens SET revoked_at = ? WHERE org_id = ? AND service_account_id = ? AND revoked_at IS NULL",
@@ -188,11 +180,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(StoreError::backend)
     }
 
-    async fn find_credential(
-        &self,
-        org_id: &str,
-        token_id: &str,
-    ) -> Result<Option<Credential>, StoreError> {
+    async fn find_credential(&self, org_id: &str, token_id: &str) -> Result<Option<Credential>, StoreError> {
         let row = sqlx::query(
             "SELECT t.token_hash, t.revoked_at, o.cursor_key, a.*
              FROM api_tokens t
@@ -319,11 +307,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_session(
-        &self,
-        org_id: &str,
-        session_id: &str,
-    ) -> Result<Option<Session>, StoreError> {
+    async fn get_session(&self, org_id: &str, session_id: &str) -> Result<Option<Session>, StoreError> {
         sqlx::query("SELECT * FROM sessions WHERE org_id = ? AND session_id = ?")
             .bind(org_id)
             .bind(session_id)
@@ -334,17 +318,9 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn list_sessions(
-        &self,
-        org_id: &str,
-        event_id: &str,
-        page: &PageQuery,
-    ) -> Result<Vec<Session>, StoreError> {
-        let (key, id) = page
-            .after
-            .as_ref()
-            .map(|p: &Position| (p.key, p.id.clone()))
-            .unwrap_or((i64::MIN, String::new()));
+    async fn list_sessions(&self, org_id: &str, event_id: &str, page: &PageQuery) -> Result<Vec<Session>, StoreError> {
+        let (key, id) =
+            page.after.as_ref().map(|p: &Position| (p.key, p.id.clone())).unwrap_or((i64::MIN, String::new()));
         // Sessions without a start sort last: their key is i64::MAX.
         sqlx::query(
             "SELECT * FROM sessions
@@ -364,31 +340,27 @@ impl Store for SqliteStore {
         .collect()
     }
 
-    async fn partner_id_exists(
+    async fn lookup_partner_id(
         &self,
         org_id: &str,
         kind: MappedKind,
         partner_id: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Option<String>>, StoreError> {
         let sql = match kind {
-            MappedKind::Event => {
-                "SELECT EXISTS (SELECT 1 FROM events WHERE org_id = ? AND event_id = ?)"
-            }
-            MappedKind::Session => {
-                "SELECT EXISTS (SELECT 1 FROM sessions WHERE org_id = ? AND session_id = ?)"
-            }
-            // Attendees arrive with imports; until then an org holds none.
-            MappedKind::Attendee => return Ok(false),
+            MappedKind::Event => "SELECT NULL FROM events WHERE org_id = ? AND event_id = ?",
+            MappedKind::Session => "SELECT NULL FROM sessions WHERE org_id = ? AND session_id = ?",
+            MappedKind::Attendee => "SELECT merged_into FROM attendees WHERE org_id = ? AND attendee_id = ?",
         };
-        sqlx::query_scalar::<_, bool>(sql)
+        sqlx::query_scalar::<_, Option<String>>(sql)
             .bind(org_id)
             .bind(partner_id)
-            .fetch_one(&self.read)
+            .fetch_optional(&self.read)
             .await
             .map_err(StoreError::backend)
     }
 
-    async fn insert_run(&self, run: &Run) -> Result<RunInsert, StoreError> {
+    async fn insert_run(&self, run: &Run, payload: Option<&str>) -> Result<RunInsert, StoreError> {
+        let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
         let written = sqlx::query(
             "INSERT INTO runs (org_id, run_id, kind, status, event_id, idempotency_key, request_hash, progress,
                 error, snapshot_metadata, version_metadata, webhook_url, created_at, updated_at, started_at, terminal_at)
@@ -411,19 +383,30 @@ impl Store for SqliteStore {
         .bind(run.updated_at.millis())
         .bind(run.started_at.map(Timestamp::millis))
         .bind(run.terminal_at.map(Timestamp::millis))
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::backend)?;
         if written.rows_affected() == 1 {
+            if let Some(payload) = payload {
+                sqlx::query("INSERT INTO run_payloads (org_id, run_id, payload) VALUES (?, ?, ?)")
+                    .bind(&run.org_id)
+                    .bind(&run.run_id)
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::backend)?;
+            }
+            tx.commit().await.map_err(StoreError::backend)?;
             return Ok(RunInsert::Created);
         }
-        // Read through the writer so the row that won the key is surely visible.
+        // Read inside the writer's transaction so the row that won the key is visible.
         let row = sqlx::query("SELECT * FROM runs WHERE org_id = ? AND idempotency_key = ?")
             .bind(&run.org_id)
             .bind(&run.idempotency_key)
-            .fetch_one(&self.write)
+            .fetch_one(&mut *tx)
             .await
             .map_err(StoreError::backend)?;
+        tx.commit().await.map_err(StoreError::backend)?;
         Ok(RunInsert::Existing(Box::new(run_from_row(&row)?)))
     }
 
@@ -438,12 +421,7 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn list_runs(
-        &self,
-        org_id: &str,
-        kind: Option<RunKind>,
-        page: &PageQuery,
-    ) -> Result<Vec<Run>, StoreError> {
+    async fn list_runs(&self, org_id: &str, kind: Option<RunKind>, page: &PageQuery) -> Result<Vec<Run>, StoreError> {
         let (key, id) = after_desc(page);
         sqlx::query(
             "SELECT * FROM runs WHERE org_id = ? AND (? IS NULL OR kind = ?) AND (created_at, run_id) < (?, ?)
@@ -461,5 +439,124 @@ impl Store for SqliteStore {
         .iter()
         .map(run_from_row)
         .collect()
+    }
+
+    async fn claim_run(&self, owner: &str, now: Timestamp, lease_ms: i64) -> Result<Option<Run>, StoreError> {
+        self.claim(owner, now, lease_ms).await
+    }
+
+    async fn extend_lease(&self, lease: &Lease, until: Timestamp) -> Result<bool, StoreError> {
+        self.extend(lease, until).await
+    }
+
+    async fn set_progress(
+        &self,
+        lease: &Lease,
+        progress: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.progress(lease, progress, now).await
+    }
+
+    async fn finish_run(
+        &self,
+        lease: &Lease,
+        status: RunStatus,
+        progress: Option<&Map<String, Value>>,
+        error: Option<&Value>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.finish(lease, status, progress, error, now).await
+    }
+
+    async fn release_run(&self, lease: &Lease, now: Timestamp) -> Result<(), StoreError> {
+        self.release(lease, now).await
+    }
+
+    async fn run_payload(&self, org_id: &str, run_id: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT payload FROM run_payloads WHERE org_id = ? AND run_id = ?")
+            .bind(org_id)
+            .bind(run_id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    async fn apply_import(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        query: &SnapshotQuery,
+        plan: &(dyn Fn(ImportSnapshot) -> ImportPlan + Send + Sync),
+    ) -> Result<bool, StoreError> {
+        self.import(lease, event_id, query, plan).await
+    }
+
+    async fn get_attendee(&self, org_id: &str, attendee_id: &str) -> Result<Option<Attendee>, StoreError> {
+        self.attendee(org_id, attendee_id).await
+    }
+
+    async fn is_member(&self, org_id: &str, event_id: &str, attendee_id: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM event_attendees WHERE org_id = ? AND event_id = ? AND attendee_id = ?)",
+        )
+        .bind(org_id)
+        .bind(event_id)
+        .bind(attendee_id)
+        .fetch_one(&self.read)
+        .await
+        .map_err(StoreError::backend)
+    }
+
+    async fn list_attendees(
+        &self,
+        org_id: &str,
+        event_id: &str,
+        page: &PageQuery,
+    ) -> Result<Vec<AttendeeListing>, StoreError> {
+        self.attendees_of_event(org_id, event_id, page).await
+    }
+
+    async fn list_decisions(
+        &self,
+        org_id: &str,
+        attendee_id: &str,
+        page: &PageQuery,
+    ) -> Result<Vec<Decision>, StoreError> {
+        self.decisions(org_id, attendee_id, page).await
+    }
+
+    async fn get_review(&self, org_id: &str, review_id: &str) -> Result<Option<Review>, StoreError> {
+        self.review(org_id, review_id).await
+    }
+
+    async fn list_open_reviews(
+        &self,
+        org_id: &str,
+        event_id: Option<&str>,
+        page: &PageQuery,
+    ) -> Result<Vec<Review>, StoreError> {
+        self.open_reviews(org_id, event_id, page).await
+    }
+
+    async fn resolve_review(&self, org_id: &str, resolution: &Resolution) -> Result<bool, StoreError> {
+        self.resolve(org_id, resolution).await
+    }
+
+    async fn merge_attendees(&self, org_id: &str, merge: &MergeRequest) -> Result<Option<MergeCounts>, StoreError> {
+        self.merge(org_id, merge).await
+    }
+
+    async fn is_distinct(&self, org_id: &str, a: &str, b: &str) -> Result<bool, StoreError> {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM distinct_pairs WHERE org_id = ? AND attendee_a = ? AND attendee_b = ?)",
+        )
+        .bind(org_id)
+        .bind(a)
+        .bind(b)
+        .fetch_one(&self.read)
+        .await
+        .map_err(StoreError::backend)
     }
 }

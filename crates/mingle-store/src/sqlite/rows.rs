@@ -8,22 +8,22 @@ use sqlx::Row;
 use crate::models::*;
 use crate::StoreError;
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+pub(super) fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
     row: &'r SqliteRow,
     column: &str,
 ) -> Result<T, StoreError> {
     row.try_get(column).map_err(StoreError::backend)
 }
 
-fn ts(row: &SqliteRow, column: &str) -> Result<Timestamp, StoreError> {
+pub(super) fn ts(row: &SqliteRow, column: &str) -> Result<Timestamp, StoreError> {
     get::<i64>(row, column).map(Timestamp::from_millis)
 }
 
-fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
+pub(super) fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
     get::<Option<i64>>(row, column).map(|v| v.map(Timestamp::from_millis))
 }
 
-fn json_object(row: &SqliteRow, column: &str) -> Result<Map<String, Value>, StoreError> {
+pub(super) fn json_object(row: &SqliteRow, column: &str) -> Result<Map<String, Value>, StoreError> {
     serde_json::from_str(&get::<String>(row, column)?).map_err(StoreError::backend)
 }
 
@@ -49,8 +49,7 @@ pub(super) fn account_from_row(r: &SqliteRow) -> Result<ServiceAccount, StoreErr
         service_account_id: get(r, "service_account_id")?,
         name: get(r, "name")?,
         scopes: Scope::parse_list(&scopes).map_err(StoreError::Backend)?,
-        status: AccountStatus::parse(&status)
-            .ok_or_else(|| StoreError::Backend(format!("bad status {status}")))?,
+        status: AccountStatus::parse(&status).ok_or_else(|| StoreError::Backend(format!("bad status {status}")))?,
         created_at: ts(r, "created_at")?,
         updated_at: ts(r, "updated_at")?,
     })
@@ -103,20 +102,13 @@ pub(super) fn run_from_row(r: &SqliteRow) -> Result<Run, StoreError> {
     Ok(Run {
         org_id: get(r, "org_id")?,
         run_id: get(r, "run_id")?,
-        kind: kind
-            .parse()
-            .map_err(|_| StoreError::Backend(format!("bad run kind {kind}")))?,
-        status: status
-            .parse()
-            .map_err(|_| StoreError::Backend(format!("bad run status {status}")))?,
+        kind: kind.parse().map_err(|_| StoreError::Backend(format!("bad run kind {kind}")))?,
+        status: status.parse().map_err(|_| StoreError::Backend(format!("bad run status {status}")))?,
         event_id: get(r, "event_id")?,
         idempotency_key: get(r, "idempotency_key")?,
         request_hash: get(r, "request_hash")?,
         progress: json_object(r, "progress")?,
-        error: error
-            .map(|e| serde_json::from_str(&e))
-            .transpose()
-            .map_err(StoreError::backend)?,
+        error: error.map(|e| serde_json::from_str(&e)).transpose().map_err(StoreError::backend)?,
         snapshot_metadata: json_object(r, "snapshot_metadata")?,
         version_metadata: json_object(r, "version_metadata")?,
         webhook_url: get(r, "webhook_url")?,
@@ -124,5 +116,6 @@ pub(super) fn run_from_row(r: &SqliteRow) -> Result<Run, StoreError> {
         updated_at: ts(r, "updated_at")?,
         started_at: opt_ts(r, "started_at")?,
         terminal_at: opt_ts(r, "terminal_at")?,
+        attempts: get(r, "attempts")?,
     })
 }

@@ -27,13 +27,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
 async fn seed(app: &TestApp) -> String {
     app.event(&app.a.rw, "ev-1").await;
     app.session(&app.a.rw, "ev-1", "s-1", None).await;
-    let run = app
-        .post(
-            "/runs",
-            &app.a.rw,
-            &json!({"kind": "import", "idempotency_key": "seed"}),
-        )
-        .await;
+    let run = app.post("/runs", &app.a.rw, &json!({"kind": "import", "idempotency_key": "seed"})).await;
     run.ok(201)["run_id"].as_str().unwrap().to_owned()
 }
 
@@ -62,9 +56,7 @@ async fn every_route_requires_a_valid_token() {
     for &(m, path, _) in ROUTES {
         let path = format!("{BASE}{}", path.replace("RUN", &run_id));
         for token in [None, Some("not-a-token"), Some(forged.as_str()), Some("")] {
-            let r = app
-                .request(method(m), &path, token, Some(b"{}".to_vec()))
-                .await;
+            let r = app.request(method(m), &path, token, Some(b"{}".to_vec())).await;
             r.err(401, "UNAUTHORIZED");
             assert_eq!(r.headers["www-authenticate"], "Bearer", "{m} {path}");
         }
@@ -72,9 +64,7 @@ async fn every_route_requires_a_valid_token() {
         let mut altered = app.a.rw.clone();
         let last = altered.pop().unwrap();
         altered.push(if last == 'A' { 'B' } else { 'A' });
-        app.request(method(m), &path, Some(&altered), Some(b"{}".to_vec()))
-            .await
-            .err(401, "UNAUTHORIZED");
+        app.request(method(m), &path, Some(&altered), Some(b"{}".to_vec())).await.err(401, "UNAUTHORIZED");
     }
 }
 
@@ -84,15 +74,10 @@ async fn read_only_tokens_read_but_cannot_write() {
     let run_id = seed(&app).await;
     for &(m, path, write) in ROUTES {
         let path = format!("{BASE}{}", path.replace("RUN", &run_id));
-        let r = app
-            .request(method(m), &path, Some(&app.a.ro), Some(b"{}".to_vec()))
-            .await;
+        let r = app.request(method(m), &path, Some(&app.a.ro), Some(b"{}".to_vec())).await;
         if write {
             r.err(403, "INSUFFICIENT_SCOPE");
-            assert_eq!(
-                r.body["details"]["required_scope"], "partner:write",
-                "{m} {path}"
-            );
+            assert_eq!(r.body["details"]["required_scope"], "partner:write", "{m} {path}");
         } else {
             r.ok(200);
         }
@@ -102,9 +87,7 @@ async fn read_only_tokens_read_but_cannot_write() {
 #[tokio::test]
 async fn scope_is_checked_before_the_body() {
     let app = TestApp::new().await;
-    app.post_raw("/events", &app.a.ro, "{not json")
-        .await
-        .err(403, "INSUFFICIENT_SCOPE");
+    app.post_raw("/events", &app.a.ro, "{not json").await.err(403, "INSUFFICIENT_SCOPE");
 }
 
 #[tokio::test]
@@ -117,20 +100,14 @@ async fn disable_enable_and_revoke_take_effect_on_the_next_request() {
     let r = app.get("/auth", &token).await;
     r.err(401, "ACCOUNT_DISABLED");
     assert_eq!(r.headers["www-authenticate"], "Bearer");
-    app.post("/events", &token, &json!({"event_id": "x", "title": "x"}))
-        .await
-        .err(401, "ACCOUNT_DISABLED");
+    app.post("/events", &token, &json!({"event_id": "x", "title": "x"})).await.err(401, "ACCOUNT_DISABLED");
 
     app.set_status(&account, AccountStatus::Active).await;
     app.get("/auth", &token).await.ok(200);
 
     app.set_status(&account, AccountStatus::Revoked).await;
     app.get("/auth", &token).await.err(401, "UNAUTHORIZED");
-    let again = app
-        .services
-        .accounts
-        .set_status(&account, AccountStatus::Active)
-        .await;
+    let again = app.services.accounts.set_status(&account, AccountStatus::Active).await;
     assert_eq!(again.unwrap_err().code(), "SERVICE_ACCOUNT_REVOKED");
     app.get("/auth", &token).await.err(401, "UNAUTHORIZED");
     // The other org's and the read-only tokens are untouched.
@@ -149,16 +126,9 @@ async fn rate_limit_refuses_past_the_burst_with_headers() {
     app.get("/events", &app.a.rw).await.ok(200);
     let refused = app.get("/auth", &app.a.rw).await;
     refused.err(429, "PARTNER_RATE_LIMIT_EXCEEDED");
-    let retry: u64 = refused.headers["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = refused.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=2).contains(&retry), "retry-after {retry}");
-    assert!(refused.headers["ratelimit"]
-        .to_str()
-        .unwrap()
-        .starts_with("\"default\";r=0;"));
+    assert!(refused.headers["ratelimit"].to_str().unwrap().starts_with("\"default\";r=0;"));
     // Buckets are per service account.
     app.get("/auth", &app.a.ro).await.ok(200);
     app.get("/auth", &app.b.rw).await.ok(200);
@@ -168,13 +138,7 @@ async fn rate_limit_refuses_past_the_burst_with_headers() {
 async fn authentication_comes_before_the_rate_limit() {
     let app = TestApp::with(&["--rate-limit-per-sec", "0.1", "--rate-limit-burst", "1"]).await;
     app.get("/auth", &app.a.rw).await.ok(200);
-    app.get("/auth", &app.a.rw)
-        .await
-        .err(429, "PARTNER_RATE_LIMIT_EXCEEDED");
-    app.request(Method::GET, &format!("{BASE}/auth"), None, None)
-        .await
-        .err(401, "UNAUTHORIZED");
-    app.post("/events", &app.a.ro, &json!({}))
-        .await
-        .err(403, "INSUFFICIENT_SCOPE");
+    app.get("/auth", &app.a.rw).await.err(429, "PARTNER_RATE_LIMIT_EXCEEDED");
+    app.request(Method::GET, &format!("{BASE}/auth"), None, None).await.err(401, "UNAUTHORIZED");
+    app.post("/events", &app.a.ro, &json!({})).await.err(403, "INSUFFICIENT_SCOPE");
 }

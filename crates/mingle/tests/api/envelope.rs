@@ -9,15 +9,8 @@ use crate::harness::{TestApp, BASE};
 #[tokio::test]
 async fn unknown_routes_are_404_before_authentication() {
     let app = TestApp::new().await;
-    for path in [
-        "/nope",
-        "/api/v0/partner/nope",
-        "/api/v0/partner/events/x/y/z",
-        "/api/v1/partner/events",
-    ] {
-        app.request(Method::GET, path, None, None)
-            .await
-            .err(404, "ROUTE_NOT_FOUND");
+    for path in ["/nope", "/api/v0/partner/nope", "/api/v0/partner/events/x/y/z", "/api/v1/partner/events"] {
+        app.request(Method::GET, path, None, None).await.err(404, "ROUTE_NOT_FOUND");
     }
 }
 
@@ -30,16 +23,9 @@ async fn wrong_methods_are_405_with_allow_before_authentication() {
         ("PATCH", "/runs", "POST,GET,HEAD"),
         ("POST", "/auth", "GET,HEAD"),
     ] {
-        let r = app
-            .request(m.parse().unwrap(), &format!("{BASE}{path}"), None, None)
-            .await;
+        let r = app.request(m.parse().unwrap(), &format!("{BASE}{path}"), None, None).await;
         r.err(405, "METHOD_NOT_ALLOWED");
-        let mut got: Vec<_> = r.headers["allow"]
-            .to_str()
-            .unwrap()
-            .split(',')
-            .map(str::trim)
-            .collect();
+        let mut got: Vec<_> = r.headers["allow"].to_str().unwrap().split(',').map(str::trim).collect();
         let mut want: Vec<_> = allow.split(',').collect();
         got.sort();
         want.sort();
@@ -50,16 +36,7 @@ async fn wrong_methods_are_405_with_allow_before_authentication() {
 #[tokio::test]
 async fn bodies_that_are_not_json_objects_are_invalid_json() {
     let app = TestApp::new().await;
-    for body in [
-        "",
-        "{",
-        "not json",
-        "[]",
-        "\"text\"",
-        "42",
-        "null",
-        "{\"a\":1}}",
-    ] {
+    for body in ["", "{", "not json", "[]", "\"text\"", "42", "null", "{\"a\":1}}"] {
         let r = app.post_raw("/events", &app.a.rw, body).await;
         r.err(400, "INVALID_JSON");
     }
@@ -69,9 +46,7 @@ async fn bodies_that_are_not_json_objects_are_invalid_json() {
         .uri(format!("{BASE}/events"))
         .header("authorization", format!("Bearer {}", app.a.rw))
         .header("content-type", "text/plain")
-        .body(axum::body::Body::from(
-            "{\"event_id\":\"plain\",\"title\":\"T\"}",
-        ))
+        .body(axum::body::Body::from("{\"event_id\":\"plain\",\"title\":\"T\"}"))
         .unwrap();
     app.send(req).await.ok(201);
 }
@@ -80,9 +55,8 @@ async fn bodies_that_are_not_json_objects_are_invalid_json() {
 async fn correlation_ids_are_echoed_or_generated() {
     let app = TestApp::new().await;
     let send = |cid: Option<&'static str>| {
-        let mut b = Request::builder()
-            .uri(format!("{BASE}/auth"))
-            .header("authorization", format!("Bearer {}", app.a.rw));
+        let mut b =
+            Request::builder().uri(format!("{BASE}/auth")).header("authorization", format!("Bearer {}", app.a.rw));
         if let Some(c) = cid {
             b = b.header("x-correlation-id", c);
         }
@@ -118,15 +92,10 @@ async fn correlation_ids_are_echoed_or_generated() {
 async fn bodies_over_the_limit_are_413_and_write_nothing() {
     let app = TestApp::with(&["--max-body-bytes", "1024"]).await;
     let big = json!({"event_id": "big", "title": "T", "description": "x".repeat(2000)});
-    app.post("/events", &app.a.rw, &big)
-        .await
-        .err(413, "PAYLOAD_TOO_LARGE");
-    app.get("/events/big", &app.a.rw)
-        .await
-        .err(404, "EVENT_NOT_FOUND");
+    app.post("/events", &app.a.rw, &big).await.err(413, "PAYLOAD_TOO_LARGE");
+    app.get("/events/big", &app.a.rw).await.err(404, "EVENT_NOT_FOUND");
     // Without a Content-Length (a streamed body) the limit holds as well.
-    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
-        vec![Ok(bytes::Bytes::from(big.to_string()))];
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = vec![Ok(bytes::Bytes::from(big.to_string()))];
     let stream = futures_util::stream::iter(chunks);
     let req = Request::builder()
         .method("POST")
@@ -136,29 +105,14 @@ async fn bodies_over_the_limit_are_413_and_write_nothing() {
         .unwrap();
     app.send(req).await.err(413, "PAYLOAD_TOO_LARGE");
     // Under the limit is fine.
-    app.post(
-        "/events",
-        &app.a.rw,
-        &json!({"event_id": "small", "title": "T"}),
-    )
-    .await
-    .ok(201);
+    app.post("/events", &app.a.rw, &json!({"event_id": "small", "title": "T"})).await.ok(201);
 }
 
 #[tokio::test]
 async fn the_alias_base_path_serves_the_same_api() {
     let app = TestApp::new().await;
     app.event(&app.a.rw, "aliased").await;
-    let r = app
-        .request(
-            Method::GET,
-            "/v0/partner/events/aliased",
-            Some(&app.a.rw),
-            None,
-        )
-        .await;
+    let r = app.request(Method::GET, "/v0/partner/events/aliased", Some(&app.a.rw), None).await;
     assert_eq!(r.ok(200)["event_id"], "aliased");
-    app.request(Method::GET, "/v0/partner/auth", None, None)
-        .await
-        .err(401, "UNAUTHORIZED");
+    app.request(Method::GET, "/v0/partner/auth", None, None).await.err(401, "UNAUTHORIZED");
 }

@@ -43,40 +43,19 @@ async fn create_returns_the_full_event_and_get_reads_it_back() {
     let created = r.ok(201).clone();
     let mut keys: Vec<_> = created.as_object().unwrap().keys().cloned().collect();
     keys.sort();
-    let mut want: Vec<String> = FIELDS
-        .iter()
-        .map(|s| s.to_string())
-        .chain(["correlation_id".into()])
-        .collect();
+    let mut want: Vec<String> = FIELDS.iter().map(|s| s.to_string()).chain(["correlation_id".into()]).collect();
     want.sort();
     assert_eq!(keys, want);
-    for f in [
-        "event_id",
-        "title",
-        "description",
-        "start_date",
-        "end_date",
-        "timezone",
-        "visibility",
-        "url_slug",
-    ] {
+    for f in ["event_id", "title", "description", "start_date", "end_date", "timezone", "visibility", "url_slug"] {
         assert_eq!(created[f], body[f], "{f}");
     }
     for f in ["event_details", "objectives", "welcome_instructions"] {
         assert_eq!(created[f], Value::Null);
     }
-    assert!(
-        is_timestamp(&created["created_at"]),
-        "{}",
-        created["created_at"]
-    );
+    assert!(is_timestamp(&created["created_at"]), "{}", created["created_at"]);
     assert_eq!(created["created_at"], created["updated_at"]);
 
-    let got = app
-        .get("/events/summit-2026", &app.a.rw)
-        .await
-        .ok(200)
-        .clone();
+    let got = app.get("/events/summit-2026", &app.a.rw).await.ok(200).clone();
     for f in FIELDS {
         assert_eq!(got[f], created[f], "{f}");
     }
@@ -86,11 +65,7 @@ async fn create_returns_the_full_event_and_get_reads_it_back() {
 async fn optional_fields_may_be_null_or_absent() {
     let app = TestApp::new().await;
     let r = app
-        .post(
-            "/events",
-            &app.a.rw,
-            &json!({"event_id": "e", "title": "T", "description": null, "timezone": null}),
-        )
+        .post("/events", &app.a.rw, &json!({"event_id": "e", "title": "T", "description": null, "timezone": null}))
         .await;
     let e = r.ok(201);
     assert_eq!(e["description"], Value::Null);
@@ -103,98 +78,30 @@ async fn every_validation_error_names_its_field_and_writes_nothing() {
     let long = |n: usize| "x".repeat(n);
     let cases: Vec<(Value, &str, &str)> = vec![
         (json!({"title": "T"}), "INVALID_PARTNER_ID", "event_id"),
-        (
-            json!({"event_id": "bad id", "title": "T"}),
-            "INVALID_PARTNER_ID",
-            "event_id",
-        ),
-        (
-            json!({"event_id": 12, "title": "T"}),
-            "INVALID_PARTNER_ID",
-            "event_id",
-        ),
-        (
-            json!({"event_id": long(129), "title": "T"}),
-            "INVALID_PARTNER_ID",
-            "event_id",
-        ),
+        (json!({"event_id": "bad id", "title": "T"}), "INVALID_PARTNER_ID", "event_id"),
+        (json!({"event_id": 12, "title": "T"}), "INVALID_PARTNER_ID", "event_id"),
+        (json!({"event_id": long(129), "title": "T"}), "INVALID_PARTNER_ID", "event_id"),
         (json!({"event_id": "e"}), "INVALID_TITLE", "title"),
-        (
-            json!({"event_id": "e", "title": "   "}),
-            "INVALID_TITLE",
-            "title",
-        ),
-        (
-            json!({"event_id": "e", "title": 5}),
-            "INVALID_TITLE",
-            "title",
-        ),
-        (
-            json!({"event_id": "e", "title": long(201)}),
-            "INVALID_TITLE",
-            "title",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "description": long(4001)}),
-            "INVALID_DESCRIPTION",
-            "description",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "description": ["x"]}),
-            "INVALID_DESCRIPTION",
-            "description",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "start_date": "10/09/2026"}),
-            "INVALID_START_DATE",
-            "start_date",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "start_date": "2026-02-30"}),
-            "INVALID_START_DATE",
-            "start_date",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "end_date": "2026-13-01"}),
-            "INVALID_END_DATE",
-            "end_date",
-        ),
+        (json!({"event_id": "e", "title": "   "}), "INVALID_TITLE", "title"),
+        (json!({"event_id": "e", "title": 5}), "INVALID_TITLE", "title"),
+        (json!({"event_id": "e", "title": long(201)}), "INVALID_TITLE", "title"),
+        (json!({"event_id": "e", "title": "T", "description": long(4001)}), "INVALID_DESCRIPTION", "description"),
+        (json!({"event_id": "e", "title": "T", "description": ["x"]}), "INVALID_DESCRIPTION", "description"),
+        (json!({"event_id": "e", "title": "T", "start_date": "10/09/2026"}), "INVALID_START_DATE", "start_date"),
+        (json!({"event_id": "e", "title": "T", "start_date": "2026-02-30"}), "INVALID_START_DATE", "start_date"),
+        (json!({"event_id": "e", "title": "T", "end_date": "2026-13-01"}), "INVALID_END_DATE", "end_date"),
         (
             json!({"event_id": "e", "title": "T", "start_date": "2026-09-11", "end_date": "2026-09-10"}),
             "INVALID_END_DATE",
             "end_date",
         ),
-        (
-            json!({"event_id": "e", "title": "T", "timezone": "Mars/Olympus"}),
-            "INVALID_TIMEZONE",
-            "timezone",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "timezone": long(129)}),
-            "INVALID_TIMEZONE",
-            "timezone",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "visibility": long(33)}),
-            "INVALID_VISIBILITY",
-            "visibility",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "visibility": true}),
-            "INVALID_VISIBILITY",
-            "visibility",
-        ),
-        (
-            json!({"event_id": "e", "title": "T", "url_slug": long(129)}),
-            "INVALID_URL_SLUG",
-            "url_slug",
-        ),
+        (json!({"event_id": "e", "title": "T", "timezone": "Mars/Olympus"}), "INVALID_TIMEZONE", "timezone"),
+        (json!({"event_id": "e", "title": "T", "timezone": long(129)}), "INVALID_TIMEZONE", "timezone"),
+        (json!({"event_id": "e", "title": "T", "visibility": long(33)}), "INVALID_VISIBILITY", "visibility"),
+        (json!({"event_id": "e", "title": "T", "visibility": true}), "INVALID_VISIBILITY", "visibility"),
+        (json!({"event_id": "e", "title": "T", "url_slug": long(129)}), "INVALID_URL_SLUG", "url_slug"),
         // The first invalid field in reference order wins.
-        (
-            json!({"event_id": "e", "title": "", "url_slug": long(129)}),
-            "INVALID_TITLE",
-            "title",
-        ),
+        (json!({"event_id": "e", "title": "", "url_slug": long(129)}), "INVALID_TITLE", "title"),
     ];
     for (body, code, field) in cases {
         let r = app.post("/events", &app.a.rw, &body).await;
@@ -202,38 +109,19 @@ async fn every_validation_error_names_its_field_and_writes_nothing() {
         assert_eq!(r.field(), field, "{body}");
     }
     // Lengths count characters, not bytes.
-    app.post(
-        "/events",
-        &app.a.rw,
-        &json!({"event_id": "accents", "title": "é".repeat(200)}),
-    )
-    .await
-    .ok(201);
+    app.post("/events", &app.a.rw, &json!({"event_id": "accents", "title": "é".repeat(200)})).await.ok(201);
     let list = app.get("/events", &app.a.rw).await.ok(200).clone();
-    assert_eq!(
-        list["items"].as_array().unwrap().len(),
-        1,
-        "rejected requests wrote nothing"
-    );
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "rejected requests wrote nothing");
 }
 
 #[tokio::test]
 async fn event_ids_are_unique_per_org() {
     let app = TestApp::new().await;
     app.event(&app.a.rw, "dup").await;
-    let r = app
-        .post(
-            "/events",
-            &app.a.rw,
-            &json!({"event_id": "dup", "title": "Other"}),
-        )
-        .await;
+    let r = app.post("/events", &app.a.rw, &json!({"event_id": "dup", "title": "Other"})).await;
     r.err(409, "PARTNER_ID_CONFLICT");
     assert_eq!(r.body["details"]["event_id"], "dup");
-    assert_eq!(
-        app.get("/events/dup", &app.a.rw).await.ok(200)["title"],
-        "Event dup"
-    );
+    assert_eq!(app.get("/events/dup", &app.a.rw).await.ok(200)["title"], "Event dup");
     // Another org may use the same ID.
     app.event(&app.b.rw, "dup").await;
 }
@@ -241,12 +129,8 @@ async fn event_ids_are_unique_per_org() {
 #[tokio::test]
 async fn get_checks_the_path_id_then_existence() {
     let app = TestApp::new().await;
-    app.get("/events/bad%20id", &app.a.rw)
-        .await
-        .err(400, "INVALID_PARTNER_ID");
-    app.get("/events/-dash", &app.a.rw)
-        .await
-        .err(400, "INVALID_PARTNER_ID");
+    app.get("/events/bad%20id", &app.a.rw).await.err(400, "INVALID_PARTNER_ID");
+    app.get("/events/-dash", &app.a.rw).await.err(400, "INVALID_PARTNER_ID");
     let r = app.get("/events/missing", &app.a.rw).await;
     r.err(404, "EVENT_NOT_FOUND");
     assert_eq!(r.body["details"]["event_id"], "missing");
@@ -256,19 +140,9 @@ async fn get_checks_the_path_id_then_existence() {
 async fn events_of_another_org_are_simply_not_found() {
     let app = TestApp::new().await;
     app.event(&app.a.rw, "private-a").await;
-    app.get("/events/private-a", &app.b.rw)
-        .await
-        .err(404, "EVENT_NOT_FOUND");
-    app.get("/events/private-a/context", &app.b.rw)
-        .await
-        .err(404, "EVENT_NOT_FOUND");
-    app.post(
-        "/events/private-a/context",
-        &app.b.rw,
-        &json!({"objectives": "x"}),
-    )
-    .await
-    .err(404, "EVENT_NOT_FOUND");
+    app.get("/events/private-a", &app.b.rw).await.err(404, "EVENT_NOT_FOUND");
+    app.get("/events/private-a/context", &app.b.rw).await.err(404, "EVENT_NOT_FOUND");
+    app.post("/events/private-a/context", &app.b.rw, &json!({"objectives": "x"})).await.err(404, "EVENT_NOT_FOUND");
     let list = app.get("/events", &app.b.rw).await.ok(200).clone();
     assert_eq!(list["items"], json!([]));
     assert_eq!(list["next_cursor"], Value::Null);
@@ -283,10 +157,7 @@ async fn list_is_newest_first_with_full_items() {
     }
     let body = app.get("/events", &app.a.rw).await.ok(200).clone();
     let items = body["items"].as_array().unwrap();
-    let ids: Vec<_> = items
-        .iter()
-        .map(|e| e["event_id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<_> = items.iter().map(|e| e["event_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["e3", "e2", "e1"]);
     for item in items {
         for f in FIELDS {
@@ -301,15 +172,8 @@ async fn list_is_newest_first_with_full_items() {
 async fn context_is_a_partial_update_where_null_clears() {
     let app = TestApp::new().await;
     let created = app.event(&app.a.rw, "ctx").await;
-    let empty = app
-        .get("/events/ctx/context", &app.a.rw)
-        .await
-        .ok(200)
-        .clone();
-    assert_eq!(
-        empty["context"],
-        json!({"event_details": null, "objectives": null, "welcome_instructions": null})
-    );
+    let empty = app.get("/events/ctx/context", &app.a.rw).await.ok(200).clone();
+    assert_eq!(empty["context"], json!({"event_details": null, "objectives": null, "welcome_instructions": null}));
     assert_eq!(empty["event_id"], "ctx");
 
     let full = json!({"event_details": "Senior leaders.", "objectives": "Useful intros.", "welcome_instructions": "Share a goal."});
@@ -317,13 +181,7 @@ async fn context_is_a_partial_update_where_null_clears() {
     assert_eq!(r.ok(200)["context"], full);
     assert_eq!(r.body["event_id"], "ctx");
 
-    let r = app
-        .post(
-            "/events/ctx/context",
-            &app.a.rw,
-            &json!({"objectives": null, "event_details": "Updated."}),
-        )
-        .await;
+    let r = app.post("/events/ctx/context", &app.a.rw, &json!({"objectives": null, "event_details": "Updated."})).await;
     assert_eq!(
         r.ok(200)["context"],
         json!({"event_details": "Updated.", "objectives": null, "welcome_instructions": "Share a goal."})
@@ -334,71 +192,35 @@ async fn context_is_a_partial_update_where_null_clears() {
     assert_eq!(event["welcome_instructions"], "Share a goal.");
     assert_eq!(event["created_at"], created["created_at"]);
     assert!(event["updated_at"].as_str() >= created["updated_at"].as_str());
-    assert_eq!(
-        app.get("/events/ctx/context", &app.a.rw).await.ok(200)["context"]["event_details"],
-        "Updated."
-    );
+    assert_eq!(app.get("/events/ctx/context", &app.a.rw).await.ok(200)["context"]["event_details"], "Updated.");
 }
 
 #[tokio::test]
 async fn context_errors_in_order() {
     let app = TestApp::new().await;
     app.event(&app.a.rw, "ctx").await;
-    app.post_raw(
-        "/events/bad id/context".replace(' ', "%20").as_str(),
-        &app.a.rw,
-        "nope",
-    )
-    .await
-    .err(400, "INVALID_PARTNER_ID");
-    app.post_raw("/events/ctx/context", &app.a.rw, "nope")
+    app.post_raw("/events/bad id/context".replace(' ', "%20").as_str(), &app.a.rw, "nope")
         .await
-        .err(400, "INVALID_JSON");
-    app.post_raw("/events/missing/context", &app.a.rw, "nope")
-        .await
-        .err(400, "INVALID_JSON");
+        .err(400, "INVALID_PARTNER_ID");
+    app.post_raw("/events/ctx/context", &app.a.rw, "nope").await.err(400, "INVALID_JSON");
+    app.post_raw("/events/missing/context", &app.a.rw, "nope").await.err(400, "INVALID_JSON");
     for body in [json!({}), json!({"unknown": "x"})] {
-        app.post("/events/ctx/context", &app.a.rw, &body)
-            .await
-            .err(400, "INVALID_CONTEXT");
+        app.post("/events/ctx/context", &app.a.rw, &body).await.err(400, "INVALID_CONTEXT");
     }
     for (body, field) in [
         (json!({"objectives": 3}), "objectives"),
         (json!({"event_details": "x".repeat(4001)}), "event_details"),
-        (
-            json!({"objectives": "ok", "welcome_instructions": ["x"]}),
-            "welcome_instructions",
-        ),
+        (json!({"objectives": "ok", "welcome_instructions": ["x"]}), "welcome_instructions"),
     ] {
         let r = app.post("/events/ctx/context", &app.a.rw, &body).await;
         r.err(400, "INVALID_CONTEXT");
         assert_eq!(r.field(), field);
     }
     // Validation before existence.
-    app.post("/events/missing/context", &app.a.rw, &json!({}))
-        .await
-        .err(400, "INVALID_CONTEXT");
-    app.post(
-        "/events/missing/context",
-        &app.a.rw,
-        &json!({"objectives": "x"}),
-    )
-    .await
-    .err(404, "EVENT_NOT_FOUND");
-    app.get("/events/missing/context", &app.a.rw)
-        .await
-        .err(404, "EVENT_NOT_FOUND");
-    app.get("/events/bad%20id/context", &app.a.rw)
-        .await
-        .err(400, "INVALID_PARTNER_ID");
-    let ctx = app
-        .get("/events/ctx/context", &app.a.rw)
-        .await
-        .ok(200)
-        .clone();
-    assert_eq!(
-        ctx["context"]["objectives"],
-        Value::Null,
-        "rejected updates wrote nothing"
-    );
+    app.post("/events/missing/context", &app.a.rw, &json!({})).await.err(400, "INVALID_CONTEXT");
+    app.post("/events/missing/context", &app.a.rw, &json!({"objectives": "x"})).await.err(404, "EVENT_NOT_FOUND");
+    app.get("/events/missing/context", &app.a.rw).await.err(404, "EVENT_NOT_FOUND");
+    app.get("/events/bad%20id/context", &app.a.rw).await.err(400, "INVALID_PARTNER_ID");
+    let ctx = app.get("/events/ctx/context", &app.a.rw).await.ok(200).clone();
+    assert_eq!(ctx["context"]["objectives"], Value::Null, "rejected updates wrote nothing");
 }

@@ -13,6 +13,7 @@ use mingle::cli::{Cli, Command};
 use mingle::config::ServeArgs;
 use mingle_core::Scope;
 use mingle_service::models::AccountStatus;
+use mingle_service::worker::WorkerSettings;
 use mingle_service::Services;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -33,6 +34,7 @@ pub struct TestApp {
     pub services: Services,
     pub a: TestOrg,
     pub b: TestOrg,
+    _stop: tokio::sync::watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
 
@@ -47,12 +49,7 @@ impl Resp {
     /// Asserts the status and that the body carries the header's correlation ID.
     #[track_caller]
     pub fn ok(&self, status: u16) -> &Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         self.assert_correlated();
         &self.body
     }
@@ -60,20 +57,9 @@ impl Resp {
     /// Asserts the error envelope with `status` and `code`.
     #[track_caller]
     pub fn err(&self, status: u16, code: &str) -> &Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "expected {status} {code}; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "expected {status} {code}; body: {}", self.body);
         assert_eq!(self.body["code"], code, "body: {}", self.body);
-        assert!(
-            self.body["message"]
-                .as_str()
-                .is_some_and(|m| !m.trim().is_empty()),
-            "body: {}",
-            self.body
-        );
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.trim().is_empty()), "body: {}", self.body);
         if let Some(d) = self.body.get("details") {
             assert!(d.is_object(), "details must be an object: {}", self.body);
         }
@@ -88,11 +74,8 @@ impl Resp {
 
     #[track_caller]
     pub fn assert_correlated(&self) {
-        let header = self
-            .headers
-            .get("x-correlation-id")
-            .and_then(|v| v.to_str().ok())
-            .expect("X-Correlation-Id header");
+        let header =
+            self.headers.get("x-correlation-id").and_then(|v| v.to_str().ok()).expect("X-Correlation-Id header");
         assert!(!header.is_empty());
         assert_eq!(self.body["correlation_id"], header, "body: {}", self.body);
     }
@@ -102,19 +85,13 @@ impl Resp {
 pub fn serve_args(extra: &[&str]) -> ServeArgs {
     let mut argv = vec!["mingle", "serve"];
     // Tests that do not test the rate limit should never meet it.
-    for (flag, value) in [
-        ("--rate-limit-per-sec", "100000"),
-        ("--rate-limit-burst", "100000"),
-    ] {
+    for (flag, value) in [("--rate-limit-per-sec", "100000"), ("--rate-limit-burst", "100000")] {
         if !extra.contains(&flag) {
             argv.extend([flag, value]);
         }
     }
     argv.extend_from_slice(extra);
-    match Cli::try_parse_from(argv)
-        .expect("valid serve flags")
-        .command
-    {
+    match Cli::try_parse_from(argv).expect("valid serve flags").command {
         Command::Serve(args) => args,
         _ => unreachable!(),
     }
@@ -132,52 +109,30 @@ impl TestApp {
         let services = Services::new(store.clone());
         let a = provision(&services, "Org A").await;
         let b = provision(&services, "Org B").await;
-        let router = mingle::serve::app(store, &serve_args(extra));
-        Self {
-            router,
-            services,
-            a,
-            b,
-            _dir: dir,
-        }
+        let args = serve_args(extra);
+        let router = mingle::serve::app(services.clone(), &args);
+        // The embedded worker, as `serve` runs it, polling often so tests wait little.
+        let settings = WorkerSettings { poll: std::time::Duration::from_millis(20), ..args.worker.settings() };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(services.worker(settings).run(stopped));
+        Self { router, services, a, b, _stop: stop, _dir: dir }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Resp {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        Resp { status, headers, body }
     }
 
     /// A request to an absolute path with an optional bearer token and raw body.
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> Resp {
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Vec<u8>>) -> Resp {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             builder = builder.header("authorization", format!("Bearer {t}"));
@@ -194,65 +149,35 @@ impl TestApp {
 
     /// GET a partner path (relative to the base).
     pub async fn get(&self, path: &str, token: &str) -> Resp {
-        self.request(Method::GET, &format!("{BASE}{path}"), Some(token), None)
-            .await
+        self.request(Method::GET, &format!("{BASE}{path}"), Some(token), None).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
-        self.request(
-            Method::POST,
-            &format!("{BASE}{path}"),
-            Some(token),
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+        self.request(Method::POST, &format!("{BASE}{path}"), Some(token), Some(body.to_string().into_bytes())).await
     }
 
     pub async fn post_raw(&self, path: &str, token: &str, body: &str) -> Resp {
-        self.request(
-            Method::POST,
-            &format!("{BASE}{path}"),
-            Some(token),
-            Some(body.as_bytes().to_vec()),
-        )
-        .await
+        self.request(Method::POST, &format!("{BASE}{path}"), Some(token), Some(body.as_bytes().to_vec())).await
     }
 
     /// Creates an event in the org of `token`; returns its body.
     pub async fn event(&self, token: &str, event_id: &str) -> Value {
-        self.post(
-            "/events",
-            token,
-            &serde_json::json!({"event_id": event_id, "title": format!("Event {event_id}")}),
-        )
-        .await
-        .ok(201)
-        .clone()
-    }
-
-    pub async fn session(
-        &self,
-        token: &str,
-        event_id: &str,
-        session_id: &str,
-        start: Option<&str>,
-    ) -> Value {
-        let mut body = serde_json::json!({"session_id": session_id, "title": "Session"});
-        if let Some(s) = start {
-            body["start_timestamp"] = s.into();
-        }
-        self.post(&format!("/events/{event_id}/sessions"), token, &body)
+        self.post("/events", token, &serde_json::json!({"event_id": event_id, "title": format!("Event {event_id}")}))
             .await
             .ok(201)
             .clone()
     }
 
+    pub async fn session(&self, token: &str, event_id: &str, session_id: &str, start: Option<&str>) -> Value {
+        let mut body = serde_json::json!({"session_id": session_id, "title": "Session"});
+        if let Some(s) = start {
+            body["start_timestamp"] = s.into();
+        }
+        self.post(&format!("/events/{event_id}/sessions"), token, &body).await.ok(201).clone()
+    }
+
     pub async fn set_status(&self, account: &str, status: AccountStatus) {
-        self.services
-            .accounts
-            .set_status(account, status)
-            .await
-            .expect("status change");
+        self.services.accounts.set_status(account, status).await.expect("status change");
     }
 }
 
@@ -263,17 +188,8 @@ async fn provision(services: &Services, name: &str) -> TestOrg {
         .create_service_account(&org.org_id, vec![Scope::Read, Scope::Write], Some("rw"))
         .await
         .unwrap();
-    let ro = services
-        .accounts
-        .create_service_account(&org.org_id, vec![Scope::Read], Some("ro"))
-        .await
-        .unwrap();
-    TestOrg {
-        org_id: org.org_id,
-        rw: rw.token,
-        rw_account: rw.account.service_account_id,
-        ro: ro.token,
-    }
+    let ro = services.accounts.create_service_account(&org.org_id, vec![Scope::Read], Some("ro")).await.unwrap();
+    TestOrg { org_id: org.org_id, rw: rw.token, rw_account: rw.account.service_account_id, ro: ro.token }
 }
 
 /// Follows `next_cursor` with the given limits (cycled); returns every item.
@@ -302,4 +218,55 @@ pub async fn walk(app: &TestApp, path: &str, token: &str, limits: &[u32]) -> Vec
         assert!(i < 10_000, "paging did not end");
     }
     items
+}
+
+impl TestApp {
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.request(Method::PUT, &format!("{BASE}{path}"), Some(token), Some(body.to_string().into_bytes())).await
+    }
+
+    /// Imports `rows` into `event_id` and waits for the run to end; returns the run.
+    pub async fn import(&self, token: &str, event_id: &str, rows: Value) -> Value {
+        let key = uuid::Uuid::new_v4().to_string();
+        let r = self
+            .put(
+                &format!("/events/{event_id}/attendees:import"),
+                token,
+                &serde_json::json!({"idempotency_key": key, "attendees": rows}),
+            )
+            .await;
+        let run = r.ok(202).clone();
+        self.wait_run(token, run["run_id"].as_str().unwrap()).await
+    }
+
+    /// Polls a run until it is terminal.
+    pub async fn wait_run(&self, token: &str, run_id: &str) -> Value {
+        for _ in 0..2000 {
+            let run = self.get(&format!("/runs/{run_id}"), token).await.ok(200).clone();
+            if ["succeeded", "partial", "failed"].contains(&run["status"].as_str().unwrap()) {
+                return run;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("run {run_id} did not end");
+    }
+
+    /// The event's attendees by ID.
+    pub async fn attendees(&self, token: &str, event_id: &str) -> std::collections::BTreeMap<String, Value> {
+        walk(self, &format!("/events/{event_id}/attendees"), token, &[100])
+            .await
+            .into_iter()
+            .map(|a| (a["attendee_id"].as_str().unwrap().to_owned(), a))
+            .collect()
+    }
+
+    /// An attendee's identity history, newest first.
+    pub async fn history(&self, token: &str, event_id: &str, attendee_id: &str) -> Vec<Value> {
+        walk(self, &format!("/events/{event_id}/attendees/{attendee_id}/identity"), token, &[100]).await
+    }
+
+    /// The open reviews of an event, newest first.
+    pub async fn reviews(&self, token: &str, event_id: &str) -> Vec<Value> {
+        walk(self, &format!("/events/{event_id}/review-queue"), token, &[100]).await
+    }
 }

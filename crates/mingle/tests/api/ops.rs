@@ -14,10 +14,7 @@ async fn healthz_and_readyz_answer_without_auth() {
     let body = r.ok(200);
     assert_eq!(body["database"], "ok");
     let encoder = body["encoder"].as_str().unwrap();
-    assert!(
-        encoder.contains("/nonexistent/model"),
-        "encoder says why it is not ready: {encoder}"
-    );
+    assert!(encoder.contains("/nonexistent/model"), "encoder says why it is not ready: {encoder}");
 }
 
 #[tokio::test]
@@ -49,9 +46,7 @@ const ROUTES: &[(&str, &str)] = &[
 #[tokio::test]
 async fn openapi_is_3_1_and_lists_every_route() {
     let app = TestApp::new().await;
-    let r = app
-        .request(Method::GET, "/api/v0/partner/openapi.json", None, None)
-        .await;
+    let r = app.request(Method::GET, "/api/v0/partner/openapi.json", None, None).await;
     assert_eq!(r.status, 200);
     let text = r.body.to_string();
     let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
@@ -67,20 +62,10 @@ async fn openapi_is_3_1_and_lists_every_route() {
         let op = op.unwrap_or_else(|| panic!("{method} {path} missing"));
         let responses = op.responses.as_ref().expect("responses");
         for status in ["401", "403", "429"] {
-            assert!(
-                responses.contains_key(status),
-                "{method} {path} lacks {status}"
-            );
+            assert!(responses.contains_key(status), "{method} {path} lacks {status}");
         }
     }
-    assert_eq!(
-        paths.len(),
-        ROUTES
-            .iter()
-            .map(|(_, p)| p)
-            .collect::<std::collections::HashSet<_>>()
-            .len()
-    );
+    assert_eq!(paths.len(), ROUTES.iter().map(|(_, p)| p).collect::<std::collections::HashSet<_>>().len());
     // Every error code the handlers can answer with is in the ErrorCode schema.
     let codes: Vec<&str> = r.body["components"]["schemas"]["ErrorCode"]["enum"]
         .as_array()
@@ -108,16 +93,8 @@ async fn docs_render_from_assets_the_binary_serves() {
     let html = r.body.as_str().unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
     assert!(!html.contains("https://"), "no asset comes from a CDN");
-    let js = app
-        .request(Method::GET, "/docs/swagger-ui-bundle.js", None, None)
-        .await;
+    let js = app.request(Method::GET, "/docs/swagger-ui-bundle.js", None, None).await;
     assert_eq!(js.status, 200);
-    let init = app
-        .request(Method::GET, "/docs/swagger-initializer.js", None, None)
-        .await;
-    assert!(init
-        .body
-        .as_str()
-        .unwrap()
-        .contains("/api/v0/partner/openapi.json"));
+    let init = app.request(Method::GET, "/docs/swagger-initializer.js", None, None).await;
+    assert!(init.body.as_str().unwrap().contains("/api/v0/partner/openapi.json"));
 }

@@ -19,9 +19,7 @@ async fn limits_outside_1_to_100_are_invalid() {
             assert_eq!(r.field(), "limit");
         }
         for good in ["1", "100", "50"] {
-            app.get(&format!("{path}?limit={good}"), &app.a.rw)
-                .await
-                .ok(200);
+            app.get(&format!("{path}?limit={good}"), &app.a.rw).await.ok(200);
         }
     }
 }
@@ -30,33 +28,19 @@ async fn limits_outside_1_to_100_are_invalid() {
 async fn default_limit_is_50_and_a_full_last_page_has_no_cursor() {
     let app = TestApp::new().await;
     for i in 0..51 {
-        app.post(
-            "/runs",
-            &app.a.rw,
-            &json!({"kind": "match", "idempotency_key": format!("k{i}")}),
-        )
-        .await
-        .ok(201);
+        app.post("/runs", &app.a.rw, &json!({"kind": "match", "idempotency_key": format!("k{i}")})).await.ok(201);
     }
     let first = app.get("/runs", &app.a.rw).await.ok(200).clone();
     assert_eq!(first["items"].as_array().unwrap().len(), 50);
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
-    let second = app
-        .get(&format!("/runs?cursor={cursor}"), &app.a.rw)
-        .await
-        .ok(200)
-        .clone();
+    let second = app.get(&format!("/runs?cursor={cursor}"), &app.a.rw).await.ok(200).clone();
     assert_eq!(second["items"].as_array().unwrap().len(), 1);
     assert_eq!(second["next_cursor"], Value::Null);
     // Exactly `limit` rows left: the page that ends the list has a null cursor.
     let exact = app.get("/runs?limit=51", &app.a.rw).await.ok(200).clone();
     assert_eq!(exact["items"].as_array().unwrap().len(), 51);
     assert_eq!(exact["next_cursor"], Value::Null);
-    let fifty = app
-        .get(&format!("/runs?limit=1&cursor={cursor}"), &app.a.rw)
-        .await
-        .ok(200)
-        .clone();
+    let fifty = app.get(&format!("/runs?limit=1&cursor={cursor}"), &app.a.rw).await.ok(200).clone();
     assert_eq!(fifty["next_cursor"], Value::Null);
 }
 
@@ -71,31 +55,15 @@ async fn cursors_are_bound_to_their_list_filters_and_org() {
         app.session(&app.a.rw, "e1", s, None).await;
     }
     for i in 0..3 {
-        app.post(
-            "/runs",
-            &app.a.rw,
-            &json!({"kind": "import", "idempotency_key": format!("k{i}")}),
-        )
-        .await
-        .ok(201);
+        app.post("/runs", &app.a.rw, &json!({"kind": "import", "idempotency_key": format!("k{i}")})).await.ok(201);
     }
     let next = |body: &Value| body["next_cursor"].as_str().unwrap().to_owned();
     let events_cursor = next(app.get("/events?limit=1", &app.a.rw).await.ok(200));
-    let sessions_cursor = next(
-        app.get("/events/e1/sessions?limit=1", &app.a.rw)
-            .await
-            .ok(200),
-    );
-    let import_cursor = next(
-        app.get("/runs?limit=1&kind=import", &app.a.rw)
-            .await
-            .ok(200),
-    );
+    let sessions_cursor = next(app.get("/events/e1/sessions?limit=1", &app.a.rw).await.ok(200));
+    let import_cursor = next(app.get("/runs?limit=1&kind=import", &app.a.rw).await.ok(200));
 
     // Valid where issued.
-    app.get(&format!("/events?cursor={events_cursor}"), &app.a.rw)
-        .await
-        .ok(200);
+    app.get(&format!("/events?cursor={events_cursor}"), &app.a.rw).await.ok(200);
     // Another list, other path IDs, other filters, another org, or altered: invalid.
     let invalid = [
         format!("/runs?cursor={events_cursor}"),
@@ -112,19 +80,11 @@ async fn cursors_are_bound_to_their_list_filters_and_org() {
         let r = app.get(&path, &app.a.rw).await;
         r.err(400, "INVALID_CURSOR");
     }
-    app.get(&format!("/events?cursor={events_cursor}"), &app.b.rw)
-        .await
-        .err(400, "INVALID_CURSOR");
+    app.get(&format!("/events?cursor={events_cursor}"), &app.b.rw).await.err(400, "INVALID_CURSOR");
     // INVALID_LIMIT is checked before the cursor, and both before existence.
-    app.get("/events?limit=0&cursor=garbage", &app.a.rw)
-        .await
-        .err(400, "INVALID_LIMIT");
-    app.get("/events/missing/sessions?cursor=garbage", &app.a.rw)
-        .await
-        .err(400, "INVALID_CURSOR");
-    app.get("/runs?kind=bad&cursor=garbage", &app.a.rw)
-        .await
-        .err(400, "INVALID_RUN_KIND");
+    app.get("/events?limit=0&cursor=garbage", &app.a.rw).await.err(400, "INVALID_LIMIT");
+    app.get("/events/missing/sessions?cursor=garbage", &app.a.rw).await.err(400, "INVALID_CURSOR");
+    app.get("/runs?kind=bad&cursor=garbage", &app.a.rw).await.err(400, "INVALID_RUN_KIND");
 }
 
 /// One list under test: how to add a row, the path, and each item's identity and
@@ -162,17 +122,12 @@ impl List {
             }
             List::Sessions => {
                 let start = start.map(|h| format!("2026-09-10T{:02}:00:00Z", h % 24));
-                app.session(&app.a.rw, "host", &format!("s-{n:04}"), start.as_deref())
-                    .await;
+                app.session(&app.a.rw, "host", &format!("s-{n:04}"), start.as_deref()).await;
             }
             List::Runs => {
-                app.post(
-                    "/runs",
-                    &app.a.rw,
-                    &json!({"kind": "import", "idempotency_key": format!("k-{n}")}),
-                )
-                .await
-                .ok(201);
+                app.post("/runs", &app.a.rw, &json!({"kind": "import", "idempotency_key": format!("k-{n}")}))
+                    .await
+                    .ok(201);
             }
         }
     }
@@ -185,27 +140,15 @@ impl List {
                 key(a) > key(b)
             }
             List::Sessions => {
-                let key = |v: &Value| {
-                    (
-                        v["start_timestamp"]
-                            .as_str()
-                            .map(str::to_owned)
-                            .unwrap_or("~".into()),
-                        self.id(v),
-                    )
-                };
+                let key =
+                    |v: &Value| (v["start_timestamp"].as_str().map(str::to_owned).unwrap_or("~".into()), self.id(v));
                 key(a) < key(b)
             }
         }
     }
 }
 
-async fn paging_while_adding(
-    list: List,
-    initial: &[Option<u8>],
-    limits: &[u32],
-    added_per_page: &[Option<u8>],
-) {
+async fn paging_while_adding(list: List, initial: &[Option<u8>], limits: &[u32], added_per_page: &[Option<u8>]) {
     let app = TestApp::new().await;
     if matches!(list, List::Sessions) {
         app.event(&app.a.rw, "host").await;
@@ -213,11 +156,8 @@ async fn paging_while_adding(
     for (n, start) in initial.iter().enumerate() {
         list.add(&app, n, *start).await;
     }
-    let existing: HashSet<String> = walk(&app, list.path(), &app.a.rw, &[100])
-        .await
-        .iter()
-        .map(|v| list.id(v))
-        .collect();
+    let existing: HashSet<String> =
+        walk(&app, list.path(), &app.a.rw, &[100]).await.iter().map(|v| list.id(v)).collect();
     assert_eq!(existing.len(), initial.len());
 
     // Page by hand, adding a row after each page.
@@ -232,11 +172,7 @@ async fn paging_while_adding(
         let body = app.get(&path, &app.a.rw).await.ok(200).clone();
         let items = body["items"].as_array().unwrap().clone();
         if body["next_cursor"].is_string() {
-            assert_eq!(
-                items.len(),
-                limit as usize,
-                "a page before the last is full"
-            );
+            assert_eq!(items.len(), limit as usize, "a page before the last is full");
         }
         seen.extend(items);
         let start = added_per_page[page_no % added_per_page.len().max(1)];
@@ -250,18 +186,10 @@ async fn paging_while_adding(
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "a row was served twice: {ids:?}");
     for id in &existing {
-        assert!(
-            unique.contains(id),
-            "row {id} that existed when paging began was skipped"
-        );
+        assert!(unique.contains(id), "row {id} that existed when paging began was skipped");
     }
     for pair in seen.windows(2) {
-        assert!(
-            list.in_order(&pair[0], &pair[1]),
-            "out of order: {} then {}",
-            pair[0],
-            pair[1]
-        );
+        assert!(list.in_order(&pair[0], &pair[1]), "out of order: {} then {}", pair[0], pair[1]);
     }
 }
 

@@ -1,0 +1,178 @@
+//! The worker: claims queued runs from the database under a lease, heartbeats while it
+//! works, and sets the terminal status. A run whose worker died is claimed again once
+//! its lease expires; it is then redone from the start (imports apply atomically, so
+//! nothing of the first attempt is visible) or, after too many attempts, failed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mingle_core::{RunKind, RunStatus, Timestamp};
+use mingle_store::models::{Lease, Run};
+use mingle_store::{Store, StoreError};
+use serde_json::json;
+use tokio::sync::{watch, Notify};
+use tracing::Instrument;
+
+use crate::imports::ImportsService;
+
+/// Why a run failed: its `error` object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFailure {
+    pub code: &'static str,
+    pub message: String,
+    /// The lease was lost: another worker owns the run now, so this one writes nothing.
+    pub lost: bool,
+}
+
+impl RunFailure {
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self { code: "INTERNAL_ERROR", message: message.into(), lost: false }
+    }
+
+    pub fn lost() -> Self {
+        Self { code: "LEASE_LOST", message: "another worker took the run over".into(), lost: true }
+    }
+}
+
+impl From<StoreError> for RunFailure {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store error while running");
+        RunFailure::internal("The run failed on a storage error; it can be retried with a new idempotency key.")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// A run's lease; a worker that stops heartbeating loses the run after this long.
+    pub lease: Duration,
+    /// How often to look for work when nothing wakes the worker.
+    pub poll: Duration,
+    /// Runs processed at once.
+    pub concurrency: usize,
+    /// Claims of one run after which it is failed rather than tried again.
+    pub max_attempts: i64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self { lease: Duration::from_secs(15), poll: Duration::from_millis(250), concurrency: 2, max_attempts: 3 }
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    store: Arc<dyn Store>,
+    imports: ImportsService,
+    queued: Arc<Notify>,
+    settings: WorkerSettings,
+    id: String,
+}
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, imports: ImportsService, queued: Arc<Notify>, settings: WorkerSettings) -> Self {
+        let id = format!("worker-{}", uuid::Uuid::new_v4().simple());
+        Self { store, imports, queued, settings, id }
+    }
+
+    /// Works until `shutdown` turns true; a run in progress then goes back to the queue.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, concurrency = self.settings.concurrency, "worker started");
+        let mut tasks = tokio::task::JoinSet::new();
+        for slot in 0..self.settings.concurrency {
+            let worker = self.clone();
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move { worker.slot(slot, shutdown).await });
+        }
+        while tasks.join_next().await.is_some() {}
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    async fn slot(&self, slot: usize, mut shutdown: watch::Receiver<bool>) {
+        let owner = format!("{}/{slot}", self.id);
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let claimed = self.store.claim_run(&owner, Timestamp::now(), self.settings.lease.as_millis() as i64).await;
+            match claimed {
+                Ok(Some(run)) => {
+                    let lease = Lease { org_id: run.org_id.clone(), run_id: run.run_id.clone(), owner: owner.clone() };
+                    tokio::select! {
+                        _ = self.execute(&run, &lease) => {}
+                        _ = shutdown.changed() => {
+                            // Dropping the work rolls its transaction back; the run is queued again.
+                            if let Err(e) = self.store.release_run(&lease, Timestamp::now()).await {
+                                tracing::warn!(error = %e, run_id = %run.run_id, "could not release the run");
+                            }
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not claim a run"),
+            }
+            tokio::select! {
+                _ = self.queued.notified() => {}
+                _ = tokio::time::sleep(self.settings.poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Runs one claimed run to a terminal status (unless the lease is lost).
+    pub async fn execute(&self, run: &Run, lease: &Lease) {
+        let span = tracing::info_span!("run", run_id = %run.run_id, kind = run.kind.as_str(), attempt = run.attempts);
+        self.execute_in_span(run, lease).instrument(span).await
+    }
+
+    async fn execute_in_span(&self, run: &Run, lease: &Lease) {
+        tracing::info!("run claimed");
+        let heartbeat = {
+            let store = self.store.clone();
+            let lease = lease.clone();
+            let every = self.settings.lease / 3;
+            let ttl = self.settings.lease;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let until = Timestamp::from_millis(Timestamp::now().millis() + ttl.as_millis() as i64);
+                    match store.extend_lease(&lease, until).await {
+                        Ok(true) => {}
+                        Ok(false) => return,
+                        Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                    }
+                }
+            })
+        };
+        let result = if run.attempts > self.settings.max_attempts {
+            Err(RunFailure {
+                code: "RUN_ABANDONED",
+                message: format!(
+                    "The run was interrupted {} times (its worker stopped); it was not retried again.",
+                    run.attempts - 1
+                ),
+                lost: false,
+            })
+        } else {
+            match run.kind {
+                RunKind::Import => self.imports.process(run, lease).await,
+                kind => Err(RunFailure::internal(format!("{kind} runs cannot execute yet"))),
+            }
+        };
+        heartbeat.abort();
+        match result {
+            Ok(()) => tracing::info!("run succeeded"),
+            Err(f) if f.lost => tracing::warn!("lease lost; another worker owns the run"),
+            Err(f) => {
+                tracing::warn!(code = f.code, message = %f.message, "run failed");
+                let error = json!({"code": f.code, "message": f.message});
+                if let Err(e) =
+                    self.store.finish_run(lease, RunStatus::Failed, None, Some(&error), Timestamp::now()).await
+                {
+                    tracing::error!(error = %e, "could not record the failure; the lease will expire and the run be retried");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,684 @@
+//! Attendees, memberships, identity decisions and reviews in SQLite.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use mingle_core::identity::{fold, Anchor, AnchorKind};
+use mingle_core::import::EventAnswers;
+use mingle_core::Timestamp;
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::rows::{get, opt_ts, ts};
+use super::SqliteStore;
+use crate::models::*;
+use crate::StoreError;
+
+/// Rows per multi-row INSERT: few statements for large imports, far under SQLite's
+/// limit on bound variables.
+const BATCH: usize = 100;
+/// IDs per `IN (...)` lookup.
+const CHUNK: usize = 500;
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+fn json_list(v: &Option<Vec<String>>) -> Option<String> {
+    v.as_ref().map(|l| serde_json::to_string(l).expect("strings serialize"))
+}
+
+fn parse_list(row: &SqliteRow, column: &str) -> Result<Option<Vec<String>>, StoreError> {
+    get::<Option<String>>(row, column)?.map(|s| serde_json::from_str(&s)).transpose().map_err(StoreError::backend)
+}
+
+fn anchors_json(anchors: &[Anchor]) -> String {
+    serde_json::to_string(anchors).expect("anchors serialize")
+}
+
+fn attendee_from_row(r: &SqliteRow, anchors: Vec<Anchor>) -> Result<Attendee, StoreError> {
+    Ok(Attendee {
+        attendee_id: get(r, "attendee_id")?,
+        person_id: get(r, "person_id")?,
+        name: get(r, "name")?,
+        email: get(r, "email")?,
+        linkedin_url: get(r, "linkedin_url")?,
+        title: get(r, "title")?,
+        company: get(r, "company")?,
+        merged_into: get(r, "merged_into")?,
+        anchors,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
+    })
+}
+
+fn membership_from_row(r: &SqliteRow) -> Result<Membership, StoreError> {
+    let raw: Option<String> = get(r, "raw_data")?;
+    Ok(Membership {
+        event_id: get(r, "event_id")?,
+        attendee_id: get(r, "attendee_id")?,
+        raw_data: raw.map(|s| serde_json::from_str(&s)).transpose().map_err(StoreError::backend)?,
+        answers: EventAnswers {
+            goal: get(r, "goal")?,
+            needs: parse_list(r, "needs")?,
+            offers: parse_list(r, "offers")?,
+            interests: parse_list(r, "interests")?,
+            bio: get(r, "bio")?,
+            role_at_event: get(r, "role_at_event")?,
+            visibility: get(r, "visibility")?,
+            sessions: parse_list(r, "sessions")?,
+        },
+        onboarded_at: opt_ts(r, "onboarded_at")?,
+        joined_at: opt_ts(r, "joined_at")?,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
+    })
+}
+
+fn decision_from_row(r: &SqliteRow) -> Result<Decision, StoreError> {
+    let anchors: String = get(r, "anchors")?;
+    let other_kind: Option<String> = get(r, "other_kind")?;
+    let other_id: Option<String> = get(r, "other_partner_id")?;
+    Ok(Decision {
+        decision_id: get(r, "decision_id")?,
+        attendee_id: get(r, "attendee_id")?,
+        kind: get(r, "kind")?,
+        event_id: get(r, "event_id")?,
+        run_id: get(r, "run_id")?,
+        review_id: get(r, "review_id")?,
+        anchors: serde_json::from_str(&anchors).map_err(StoreError::backend)?,
+        other: other_kind.zip(other_id).map(|(kind, partner_id)| PartyRef { kind, partner_id }),
+        reason: get(r, "reason")?,
+        created_at: ts(r, "created_at")?,
+    })
+}
+
+fn review_from_row(r: &SqliteRow) -> Result<Review, StoreError> {
+    let evidence: String = get(r, "evidence")?;
+    Ok(Review {
+        review_id: get(r, "review_id")?,
+        attendee_id: get(r, "attendee_id")?,
+        event_id: get(r, "event_id")?,
+        candidate_id: get(r, "candidate_id")?,
+        clash: get(r, "clash")?,
+        reason: get(r, "reason")?,
+        evidence: serde_json::from_str(&evidence).map_err(StoreError::backend)?,
+        status: get(r, "status")?,
+        decision_reason: get(r, "decision_reason")?,
+        run_id: get(r, "run_id")?,
+        created_at: ts(r, "created_at")?,
+        resolved_at: opt_ts(r, "resolved_at")?,
+    })
+}
+
+/// `?, ?, ?` for `n` values.
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Runs `sql` (with one `{}` for a list of marks) for each chunk of `values`.
+async fn fetch_in(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    prefix: &[&str],
+    values: &[String],
+) -> Result<Vec<SqliteRow>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(CHUNK) {
+        let text = sql.replace("{}", &marks(chunk.len()));
+        let mut q = sqlx::query(&text);
+        for p in prefix {
+            q = q.bind(*p);
+        }
+        for v in chunk {
+            q = q.bind(v);
+        }
+        out.extend(q.fetch_all(&mut *conn).await.map_err(db)?);
+    }
+    Ok(out)
+}
+
+async fn anchors_of(
+    conn: &mut SqliteConnection,
+    org_id: &str,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<Anchor>>, StoreError> {
+    let rows = fetch_in(
+        conn,
+        "SELECT kind, value, attendee_id FROM attendee_anchors WHERE org_id = ? AND retired_at IS NULL AND attendee_id IN ({})
+         ORDER BY kind, value",
+        &[org_id],
+        ids,
+    )
+    .await?;
+    let mut out: HashMap<String, Vec<Anchor>> = HashMap::new();
+    for r in rows {
+        let kind: String = get(&r, "kind")?;
+        let kind = AnchorKind::parse(&kind).ok_or_else(|| StoreError::Backend(format!("bad anchor kind {kind}")))?;
+        out.entry(get(&r, "attendee_id")?).or_default().push(Anchor { kind, value: get(&r, "value")? });
+    }
+    Ok(out)
+}
+
+async fn load_attendees(
+    conn: &mut SqliteConnection,
+    org_id: &str,
+    ids: &[String],
+) -> Result<Vec<Attendee>, StoreError> {
+    let rows =
+        fetch_in(conn, "SELECT * FROM attendees WHERE org_id = ? AND attendee_id IN ({})", &[org_id], ids).await?;
+    let found: Vec<String> = rows.iter().map(|r| get(r, "attendee_id")).collect::<Result<_, _>>()?;
+    let mut anchors = anchors_of(conn, org_id, &found).await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = get(r, "attendee_id")?;
+            attendee_from_row(r, anchors.remove(&id).unwrap_or_default())
+        })
+        .collect()
+}
+
+async fn snapshot(
+    conn: &mut SqliteConnection,
+    org_id: &str,
+    event_id: &str,
+    q: &SnapshotQuery,
+) -> Result<ImportSnapshot, StoreError> {
+    let mut ids: BTreeSet<String> = q.attendee_ids.iter().cloned().collect();
+    for kind in [AnchorKind::Email, AnchorKind::Linkedin] {
+        let values: Vec<String> = q.anchors.iter().filter(|a| a.kind == kind).map(|a| a.value.clone()).collect();
+        let rows = fetch_in(
+            conn,
+            "SELECT attendee_id FROM attendee_anchors WHERE org_id = ? AND kind = ? AND retired_at IS NULL AND value IN ({})",
+            &[org_id, kind.as_str()],
+            &values,
+        )
+        .await?;
+        for r in rows {
+            ids.insert(get(&r, "attendee_id")?);
+        }
+    }
+    let wanted: HashSet<&(String, String)> = q.name_company.iter().collect();
+    let names: Vec<String> =
+        q.name_company.iter().map(|(n, _)| n.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let rows = fetch_in(
+        conn,
+        "SELECT attendee_id, name_key, company_key FROM attendees WHERE org_id = ? AND merged_into IS NULL AND name_key IN ({})",
+        &[org_id],
+        &names,
+    )
+    .await?;
+    for r in rows {
+        if wanted.contains(&(get::<String>(&r, "name_key")?, get::<String>(&r, "company_key")?)) {
+            ids.insert(get(&r, "attendee_id")?);
+        }
+    }
+    let ids: Vec<String> = ids.into_iter().collect();
+    let mut attendees = load_attendees(conn, org_id, &ids).await?;
+    // Aliases lead to their targets, which the rows then update.
+    let targets: Vec<String> = attendees
+        .iter()
+        .filter_map(|a| a.merged_into.clone())
+        .filter(|t| ids.binary_search(t).is_err())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    attendees.extend(load_attendees(conn, org_id, &targets).await?);
+    attendees.sort_by(|a, b| (a.created_at, &a.attendee_id).cmp(&(b.created_at, &b.attendee_id)));
+    let all: Vec<String> = attendees.iter().map(|a| a.attendee_id.clone()).collect();
+    let memberships = fetch_in(
+        conn,
+        "SELECT * FROM event_attendees WHERE org_id = ? AND event_id = ? AND attendee_id IN ({})",
+        &[org_id, event_id],
+        &all,
+    )
+    .await?
+    .iter()
+    .map(membership_from_row)
+    .collect::<Result<_, _>>()?;
+    let mut distinct = Vec::new();
+    for column in ["attendee_a", "attendee_b"] {
+        let sql = format!("SELECT attendee_a, attendee_b FROM distinct_pairs WHERE org_id = ? AND {column} IN ({{}})");
+        for r in fetch_in(conn, &sql, &[org_id], &all).await? {
+            distinct.push((get(&r, "attendee_a")?, get(&r, "attendee_b")?));
+        }
+    }
+    Ok(ImportSnapshot { attendees, memberships, distinct })
+}
+
+async fn write_plan(conn: &mut SqliteConnection, org_id: &str, plan: &ImportPlan) -> Result<(), StoreError> {
+    for chunk in plan.attendees.chunks(BATCH) {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO attendees (org_id, attendee_id, person_id, name, email, linkedin_url, title, company,
+                name_key, company_key, merged_into, created_at, updated_at) ",
+        );
+        b.push_values(chunk, |mut row, a| {
+            row.push_bind(org_id)
+                .push_bind(&a.attendee_id)
+                .push_bind(&a.person_id)
+                .push_bind(&a.name)
+                .push_bind(&a.email)
+                .push_bind(&a.linkedin_url)
+                .push_bind(&a.title)
+                .push_bind(&a.company)
+                .push_bind(fold(&a.name))
+                .push_bind(a.company.as_deref().map(fold).unwrap_or_default())
+                .push_bind(&a.merged_into)
+                .push_bind(a.created_at.millis())
+                .push_bind(a.updated_at.millis());
+        });
+        b.push(
+            " ON CONFLICT (org_id, attendee_id) DO UPDATE SET person_id = excluded.person_id, name = excluded.name,
+              email = excluded.email, linkedin_url = excluded.linkedin_url, title = excluded.title,
+              company = excluded.company, name_key = excluded.name_key, company_key = excluded.company_key,
+              updated_at = excluded.updated_at",
+        );
+        b.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    let anchors: Vec<(&Attendee, &Anchor)> =
+        plan.attendees.iter().flat_map(|a| a.anchors.iter().map(move |x| (a, x))).collect();
+    for chunk in anchors.chunks(BATCH) {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO attendee_anchors (org_id, kind, value, attendee_id, created_at) ",
+        );
+        b.push_values(chunk, |mut row, (a, anchor)| {
+            row.push_bind(org_id)
+                .push_bind(anchor.kind.as_str())
+                .push_bind(&anchor.value)
+                .push_bind(&a.attendee_id)
+                .push_bind(a.updated_at.millis());
+        });
+        b.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    for chunk in plan.memberships.chunks(BATCH) {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO event_attendees (org_id, event_id, attendee_id, raw_data, goal, needs, offers, interests, bio,
+                role_at_event, visibility, sessions, onboarded_at, joined_at, created_at, updated_at) ",
+        );
+        b.push_values(chunk, |mut row, m| {
+            let a = &m.answers;
+            row.push_bind(org_id)
+                .push_bind(&m.event_id)
+                .push_bind(&m.attendee_id)
+                .push_bind(m.raw_data.as_ref().map(|r| Value::Object(r.clone()).to_string()))
+                .push_bind(&a.goal)
+                .push_bind(json_list(&a.needs))
+                .push_bind(json_list(&a.offers))
+                .push_bind(json_list(&a.interests))
+                .push_bind(&a.bio)
+                .push_bind(&a.role_at_event)
+                .push_bind(&a.visibility)
+                .push_bind(json_list(&a.sessions))
+                .push_bind(m.onboarded_at.map(Timestamp::millis))
+                .push_bind(m.joined_at.map(Timestamp::millis))
+                .push_bind(m.created_at.millis())
+                .push_bind(m.updated_at.millis());
+        });
+        b.push(
+            " ON CONFLICT (org_id, event_id, attendee_id) DO UPDATE SET raw_data = excluded.raw_data, goal = excluded.goal,
+              needs = excluded.needs, offers = excluded.offers, interests = excluded.interests, bio = excluded.bio,
+              role_at_event = excluded.role_at_event, visibility = excluded.visibility, sessions = excluded.sessions,
+              updated_at = excluded.updated_at",
+        );
+        b.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    insert_decisions(conn, org_id, &plan.decisions).await?;
+    for chunk in plan.reviews.chunks(BATCH) {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO reviews (org_id, review_id, attendee_id, event_id, candidate_id, clash, reason, evidence,
+                status, run_id, created_at) ",
+        );
+        b.push_values(chunk, |mut row, r| {
+            row.push_bind(org_id)
+                .push_bind(&r.review_id)
+                .push_bind(&r.attendee_id)
+                .push_bind(&r.event_id)
+                .push_bind(&r.candidate_id)
+                .push_bind(&r.clash)
+                .push_bind(&r.reason)
+                .push_bind(r.evidence.to_string())
+                .push_bind(&r.status)
+                .push_bind(&r.run_id)
+                .push_bind(r.created_at.millis());
+        });
+        b.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn insert_decisions(conn: &mut SqliteConnection, org_id: &str, decisions: &[Decision]) -> Result<(), StoreError> {
+    for chunk in decisions.chunks(BATCH) {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO identity_decisions (org_id, attendee_id, decision_id, kind, event_id, run_id, review_id, anchors,
+                other_kind, other_partner_id, reason, created_at) ",
+        );
+        b.push_values(chunk, |mut row, d| {
+            row.push_bind(org_id)
+                .push_bind(&d.attendee_id)
+                .push_bind(&d.decision_id)
+                .push_bind(&d.kind)
+                .push_bind(&d.event_id)
+                .push_bind(&d.run_id)
+                .push_bind(&d.review_id)
+                .push_bind(anchors_json(&d.anchors))
+                .push_bind(d.other.as_ref().map(|o| o.kind.clone()))
+                .push_bind(d.other.as_ref().map(|o| o.partner_id.clone()))
+                .push_bind(&d.reason)
+                .push_bind(d.created_at.millis());
+        });
+        b.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(super) async fn import(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        query: &SnapshotQuery,
+        plan: &(dyn Fn(ImportSnapshot) -> ImportPlan + Send + Sync),
+    ) -> Result<bool, StoreError> {
+        // The single writer connection serializes imports: the snapshot read here stays
+        // true until commit.
+        let mut tx = self.write.begin().await.map_err(db)?;
+        let org_id = lease.org_id.as_str();
+        let held: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM runs WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running')",
+        )
+        .bind(org_id)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        if !held {
+            return Ok(false);
+        }
+        let snap = snapshot(&mut tx, org_id, event_id, query).await?;
+        let plan = plan(snap);
+        write_plan(&mut tx, org_id, &plan).await?;
+        let now = Timestamp::now().millis();
+        sqlx::query(
+            "UPDATE runs SET status = 'succeeded', progress = ?, terminal_at = ?, updated_at = ?, lease_owner = NULL,
+                lease_expires_at = NULL
+             WHERE org_id = ? AND run_id = ? AND lease_owner = ?",
+        )
+        .bind(Value::Object(plan.progress.clone()).to_string())
+        .bind(now)
+        .bind(now)
+        .bind(org_id)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    pub(super) async fn attendee(&self, org_id: &str, attendee_id: &str) -> Result<Option<Attendee>, StoreError> {
+        let mut conn = self.read.acquire().await.map_err(db)?;
+        Ok(load_attendees(&mut conn, org_id, &[attendee_id.to_owned()]).await?.pop())
+    }
+
+    pub(super) async fn attendees_of_event(
+        &self,
+        org_id: &str,
+        event_id: &str,
+        page: &PageQuery,
+    ) -> Result<Vec<AttendeeListing>, StoreError> {
+        let after = page.after.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+        let rows = sqlx::query(
+            "SELECT m.*, a.name, a.title, a.company,
+                (SELECT COUNT(*) FROM reviews r WHERE r.org_id = m.org_id AND r.attendee_id = m.attendee_id
+                    AND r.status = 'open') AS open_reviews
+             FROM event_attendees m
+             JOIN attendees a ON a.org_id = m.org_id AND a.attendee_id = m.attendee_id
+             WHERE m.org_id = ? AND m.event_id = ? AND m.attendee_id > ?
+             ORDER BY m.attendee_id LIMIT ?",
+        )
+        .bind(org_id)
+        .bind(event_id)
+        .bind(after)
+        .bind(page.limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttendeeListing {
+                    attendee_id: get(r, "attendee_id")?,
+                    name: get(r, "name")?,
+                    title: get(r, "title")?,
+                    company: get(r, "company")?,
+                    membership: membership_from_row(r)?,
+                    open_reviews: get(r, "open_reviews")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn decisions(
+        &self,
+        org_id: &str,
+        attendee_id: &str,
+        page: &PageQuery,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let (key, id) = page.after.as_ref().map(|p| (p.key, p.id.clone())).unwrap_or((i64::MAX, "\u{10FFFF}".into()));
+        sqlx::query(
+            "SELECT * FROM identity_decisions WHERE org_id = ? AND attendee_id = ? AND (created_at, decision_id) < (?, ?)
+             ORDER BY created_at DESC, decision_id DESC LIMIT ?",
+        )
+        .bind(org_id)
+        .bind(attendee_id)
+        .bind(key)
+        .bind(id)
+        .bind(page.limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(decision_from_row)
+        .collect()
+    }
+
+    pub(super) async fn review(&self, org_id: &str, review_id: &str) -> Result<Option<Review>, StoreError> {
+        sqlx::query("SELECT * FROM reviews WHERE org_id = ? AND review_id = ?")
+            .bind(org_id)
+            .bind(review_id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?
+            .map(|r| review_from_row(&r))
+            .transpose()
+    }
+
+    pub(super) async fn open_reviews(
+        &self,
+        org_id: &str,
+        event_id: Option<&str>,
+        page: &PageQuery,
+    ) -> Result<Vec<Review>, StoreError> {
+        let (key, id) = page.after.as_ref().map(|p| (p.key, p.id.clone())).unwrap_or((i64::MAX, "\u{10FFFF}".into()));
+        sqlx::query(
+            "SELECT * FROM reviews WHERE org_id = ? AND status = 'open' AND (? IS NULL OR event_id = ?)
+                AND (created_at, review_id) < (?, ?)
+             ORDER BY created_at DESC, review_id DESC LIMIT ?",
+        )
+        .bind(org_id)
+        .bind(event_id)
+        .bind(event_id)
+        .bind(key)
+        .bind(id)
+        .bind(page.limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(review_from_row)
+        .collect()
+    }
+
+    pub(super) async fn resolve(&self, org_id: &str, r: &Resolution) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin().await.map_err(db)?;
+        let closed = sqlx::query(
+            "UPDATE reviews SET status = ?, decision_reason = ?, resolved_at = ? WHERE org_id = ? AND review_id = ? AND status = 'open'",
+        )
+        .bind(&r.status)
+        .bind(&r.reason)
+        .bind(r.now.millis())
+        .bind(org_id)
+        .bind(&r.review_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if closed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some((attendee_id, person_id)) = &r.relink {
+            sqlx::query("UPDATE attendees SET person_id = ?, updated_at = ? WHERE org_id = ? AND attendee_id = ?")
+                .bind(person_id)
+                .bind(r.now.millis())
+                .bind(org_id)
+                .bind(attendee_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        if let Some((a, b)) = &r.distinct {
+            let (a, b) = if a <= b { (a, b) } else { (b, a) };
+            sqlx::query(
+                "INSERT OR IGNORE INTO distinct_pairs (org_id, attendee_a, attendee_b, review_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(org_id)
+            .bind(a)
+            .bind(b)
+            .bind(&r.review_id)
+            .bind(r.now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        insert_decisions(&mut tx, org_id, std::slice::from_ref(&r.decision)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    pub(super) async fn merge(&self, org_id: &str, m: &MergeRequest) -> Result<Option<MergeCounts>, StoreError> {
+        let now = m.now.millis();
+        let mut tx = self.write.begin().await.map_err(db)?;
+        let closed = sqlx::query(
+            "UPDATE reviews SET status = 'merged', decision_reason = ?, resolved_at = ? WHERE org_id = ? AND review_id = ? AND status = 'open'",
+        )
+        .bind(&m.reason)
+        .bind(now)
+        .bind(org_id)
+        .bind(&m.review_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if closed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        // Anchors: those the target already has are retired, the others move to it.
+        let source_anchors =
+            anchors_of(&mut tx, org_id, std::slice::from_ref(&m.source)).await?.remove(&m.source).unwrap_or_default();
+        let target_anchors =
+            anchors_of(&mut tx, org_id, std::slice::from_ref(&m.target)).await?.remove(&m.target).unwrap_or_default();
+        let (mut superseded, mut rewritten) = (0i64, 0i64);
+        for a in source_anchors {
+            if target_anchors.contains(&a) {
+                sqlx::query(
+                    "UPDATE attendee_anchors SET retired_at = ? WHERE org_id = ? AND kind = ? AND value = ? AND attendee_id = ?",
+                )
+                .bind(now)
+                .bind(org_id)
+                .bind(a.kind.as_str())
+                .bind(&a.value)
+                .bind(&m.source)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                superseded += 1;
+            } else {
+                sqlx::query("UPDATE attendee_anchors SET attendee_id = ? WHERE org_id = ? AND kind = ? AND value = ? AND attendee_id = ?")
+                    .bind(&m.target)
+                    .bind(org_id)
+                    .bind(a.kind.as_str())
+                    .bind(&a.value)
+                    .bind(&m.source)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                rewritten += 1;
+            }
+        }
+        // Memberships move to the target; where it has one already, its non-null fields win.
+        sqlx::query(
+            "UPDATE event_attendees AS t SET
+                raw_data = COALESCE(t.raw_data, s.raw_data), goal = COALESCE(t.goal, s.goal),
+                needs = COALESCE(t.needs, s.needs), offers = COALESCE(t.offers, s.offers),
+                interests = COALESCE(t.interests, s.interests), bio = COALESCE(t.bio, s.bio),
+                role_at_event = COALESCE(t.role_at_event, s.role_at_event),
+                visibility = COALESCE(t.visibility, s.visibility), sessions = COALESCE(t.sessions, s.sessions),
+                onboarded_at = COALESCE(t.onboarded_at, s.onboarded_at), joined_at = COALESCE(t.joined_at, s.joined_at),
+                updated_at = ?1
+             FROM event_attendees AS s
+             WHERE t.org_id = ?2 AND t.attendee_id = ?3 AND s.org_id = ?2 AND s.attendee_id = ?4 AND s.event_id = t.event_id",
+        )
+        .bind(now)
+        .bind(org_id)
+        .bind(&m.target)
+        .bind(&m.source)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "DELETE FROM event_attendees AS s WHERE s.org_id = ?1 AND s.attendee_id = ?2 AND EXISTS (
+                SELECT 1 FROM event_attendees t WHERE t.org_id = ?1 AND t.attendee_id = ?3 AND t.event_id = s.event_id)",
+        )
+        .bind(org_id)
+        .bind(&m.source)
+        .bind(&m.target)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("UPDATE event_attendees SET attendee_id = ?, updated_at = ? WHERE org_id = ? AND attendee_id = ?")
+            .bind(&m.target)
+            .bind(now)
+            .bind(org_id)
+            .bind(&m.source)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        // The target's non-null fields win; the source becomes its alias, one person.
+        sqlx::query(
+            "UPDATE attendees AS t SET email = COALESCE(t.email, s.email), linkedin_url = COALESCE(t.linkedin_url, s.linkedin_url),
+                title = COALESCE(t.title, s.title), company = COALESCE(t.company, s.company), updated_at = ?1
+             FROM attendees AS s WHERE t.org_id = ?2 AND t.attendee_id = ?3 AND s.org_id = ?2 AND s.attendee_id = ?4",
+        )
+        .bind(now)
+        .bind(org_id)
+        .bind(&m.target)
+        .bind(&m.source)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "UPDATE attendees SET merged_into = ?1, updated_at = ?2,
+                person_id = (SELECT person_id FROM attendees WHERE org_id = ?3 AND attendee_id = ?1)
+             WHERE org_id = ?3 AND (attendee_id = ?4 OR merged_into = ?4)",
+        )
+        .bind(&m.target)
+        .bind(now)
+        .bind(org_id)
+        .bind(&m.source)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        insert_decisions(&mut tx, org_id, std::slice::from_ref(&m.decision)).await?;
+        tx.commit().await.map_err(db)?;
+        // Match results arrive with match runs; until then a merge has none to delete.
+        Ok(Some(MergeCounts { superseded_anchors: superseded, rewritten_anchors: rewritten, deleted_computations: 0 }))
+    }
+}

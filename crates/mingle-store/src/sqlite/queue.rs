@@ -1,0 +1,112 @@
+//! The run queue: claims under a lease, heartbeats, progress and terminal statuses.
+//! Every write after the claim names the lease, so a worker that lost its run (its lease
+//! expired and another worker took over) can change nothing.
+
+use mingle_core::{RunStatus, Timestamp};
+use serde_json::{Map, Value};
+
+use super::rows::{json_text, run_from_row};
+use super::SqliteStore;
+use crate::models::{Lease, Run};
+use crate::StoreError;
+
+impl SqliteStore {
+    pub(super) async fn claim(&self, owner: &str, now: Timestamp, lease_ms: i64) -> Result<Option<Run>, StoreError> {
+        // Only event runs execute; runs recorded through POST /runs have no event.
+        let row = sqlx::query(
+            "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1), lease_owner = ?2,
+                lease_expires_at = ?3, attempts = attempts + 1, updated_at = ?1
+             WHERE (org_id, run_id) = (
+                SELECT org_id, run_id FROM runs
+                WHERE event_id IS NOT NULL
+                  AND (status = 'queued' OR (status = 'running' AND lease_expires_at < ?1))
+                ORDER BY created_at, run_id LIMIT 1)
+             RETURNING *",
+        )
+        .bind(now.millis())
+        .bind(owner)
+        .bind(now.millis() + lease_ms)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(StoreError::backend)?;
+        row.map(|r| run_from_row(&r)).transpose()
+    }
+
+    pub(super) async fn extend(&self, lease: &Lease, until: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET lease_expires_at = ? WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
+        )
+        .bind(until.millis())
+        .bind(&lease.org_id)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .execute(&self.write)
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn progress(
+        &self,
+        lease: &Lease,
+        progress: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET progress = ?, updated_at = ?
+             WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
+        )
+        .bind(json_text(progress))
+        .bind(now.millis())
+        .bind(&lease.org_id)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .execute(&self.write)
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn finish(
+        &self,
+        lease: &Lease,
+        status: RunStatus,
+        progress: Option<&Map<String, Value>>,
+        error: Option<&Value>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        debug_assert!(status.is_terminal());
+        let done = sqlx::query(
+            "UPDATE runs SET status = ?, progress = COALESCE(?, progress), error = ?, terminal_at = ?, updated_at = ?,
+                lease_owner = NULL, lease_expires_at = NULL
+             WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
+        )
+        .bind(status.as_str())
+        .bind(progress.map(json_text))
+        .bind(error.map(Value::to_string))
+        .bind(now.millis())
+        .bind(now.millis())
+        .bind(&lease.org_id)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .execute(&self.write)
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn release(&self, lease: &Lease, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+             WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
+        )
+        .bind(now.millis())
+        .bind(&lease.org_id)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .execute(&self.write)
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(())
+    }
+}
