@@ -4,41 +4,57 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use std::io::Write;
+
 /// Serializes `value` with object keys sorted at every depth and no whitespace.
 pub fn to_canonical_string(value: &Value) -> String {
-    let mut out = String::new();
-    write(value, &mut out);
-    out
+    let mut out = Vec::new();
+    write_canonical(value, &mut out).expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
-fn write(value: &Value, out: &mut String) {
+/// Streams the canonical form of `value` into `out` (a hasher, say), so a large body
+/// need not be copied into a string first.
+pub fn write_canonical(value: &Value, out: &mut impl Write) -> std::io::Result<()> {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
+            out.write_all(b"{")?;
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write(&map[key], out);
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b":")?;
+                write_canonical(&map[key], out)?;
             }
-            out.push('}');
+            out.write_all(b"}")
         }
         Value::Array(items) => {
-            out.push('[');
+            out.write_all(b"[")?;
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                write(item, out);
+                write_canonical(item, out)?;
             }
-            out.push(']');
+            out.write_all(b"]")
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => Ok(serde_json::to_writer(&mut *out, scalar)?),
     }
+}
+
+/// SHA-256 (hex) of a request: the length-prefixed `parts` (method, path), then the
+/// canonical body.
+pub fn request_fingerprint(parts: &[&str], body: &Value) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    write_canonical(body, &mut hasher).expect("hashing cannot fail");
+    hex(&hasher.finalize())
 }
 
 /// SHA-256 (hex) of the parts, each length-prefixed so that no two lists collide.
@@ -65,6 +81,14 @@ mod tests {
         let b: Value = serde_json::from_str(r#"{"a":"é","b":[1,{"x":1,"y":2}]}"#).unwrap();
         assert_eq!(to_canonical_string(&a), to_canonical_string(&b));
         assert_eq!(to_canonical_string(&a), r#"{"a":"é","b":[1,{"x":1,"y":2}]}"#);
+    }
+
+    #[test]
+    fn request_fingerprints_ignore_formatting() {
+        let a: Value = serde_json::from_str(r#"{"b": 1, "a": [true, null]}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"a":[true,null],"b":1}"#).unwrap();
+        assert_eq!(request_fingerprint(&["PUT", "/x"], &a), request_fingerprint(&["PUT", "/x"], &b));
+        assert_ne!(request_fingerprint(&["PUT", "/x"], &a), request_fingerprint(&["PUT", "/y"], &a));
     }
 
     #[test]

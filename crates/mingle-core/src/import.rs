@@ -136,10 +136,16 @@ fn row_error(code: &'static str, field: &str, index: usize, id: Option<&str>, me
 }
 
 impl ImportDraft {
-    pub fn parse(body: &Map<String, Value>, max_rows: usize, webhook_insecure: bool) -> Result<Self, ValidationError> {
-        let get = |k: &str| body.get(k).filter(|v| !v.is_null());
-        let idempotency_key = parse_idempotency_key(get("idempotency_key"))?;
-        let rows = match get("attendees") {
+    /// Takes the body by value: a 50,000-row import's `raw_data` moves into the rows
+    /// instead of being copied.
+    pub fn parse(
+        mut body: Map<String, Value>,
+        max_rows: usize,
+        webhook_insecure: bool,
+    ) -> Result<Self, ValidationError> {
+        let idempotency_key = parse_idempotency_key(body.get("idempotency_key").filter(|v| !v.is_null()))?;
+        let webhook = body.remove("webhook_url").filter(|v| !v.is_null());
+        let rows = match body.remove("attendees") {
             Some(Value::Array(rows)) if !rows.is_empty() && rows.len() <= max_rows => rows,
             Some(Value::Array(rows)) if rows.len() > max_rows => {
                 return Err(ValidationError::new(
@@ -158,12 +164,12 @@ impl ImportDraft {
             }
         };
         let rows = parse_rows(rows)?;
-        let webhook_url = parse_webhook_url(get("webhook_url"), webhook_insecure)?;
+        let webhook_url = parse_webhook_url(webhook.as_ref(), webhook_insecure)?;
         Ok(Self { idempotency_key, webhook_url, rows })
     }
 }
 
-fn parse_rows(rows: &[Value]) -> Result<Vec<AttendeeRow>, ValidationError> {
+fn parse_rows(rows: Vec<Value>) -> Result<Vec<AttendeeRow>, ValidationError> {
     // 1. Every row is an object.
     let mut objects = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
@@ -252,11 +258,19 @@ fn parse_rows(rows: &[Value]) -> Result<Vec<AttendeeRow>, ValidationError> {
     let linkedin = field("linkedin_url", 2048, "INVALID_ATTENDEE_LINKEDIN_URL", false)()?;
     let titles = field("title", 512, "INVALID_ATTENDEE_TITLE", false)()?;
     let companies = field("company", 512, "INVALID_ATTENDEE_COMPANY", false)()?;
-    let mut raw = Vec::with_capacity(objects.len());
     for (i, m) in objects.iter().enumerate() {
-        raw.push(raw_data(m.get("raw_data"), i, &ids[i])?);
+        check_raw_data(m.get("raw_data"), i, &ids[i])?;
     }
-    let mut out = Vec::with_capacity(objects.len());
+    drop(objects);
+    // Valid: move each row's raw_data out of the request.
+    let raw = rows.into_iter().map(|row| match row {
+        Value::Object(mut m) => match m.remove("raw_data") {
+            Some(Value::Object(raw)) => Some(raw),
+            _ => None,
+        },
+        _ => None,
+    });
+    let mut out = Vec::with_capacity(ids.len());
     let columns = ids.into_iter().zip(names).zip(emails).zip(linkedin).zip(titles).zip(companies).zip(raw);
     for ((((((attendee_id, name), email), linkedin_url), title), company), raw_data) in columns {
         out.push(AttendeeRow {
@@ -272,10 +286,10 @@ fn parse_rows(rows: &[Value]) -> Result<Vec<AttendeeRow>, ValidationError> {
     Ok(out)
 }
 
-fn raw_data(value: Option<&Value>, i: usize, id: &str) -> Result<Option<Map<String, Value>>, ValidationError> {
+fn check_raw_data(value: Option<&Value>, i: usize, id: &str) -> Result<(), ValidationError> {
     const CODE: &str = "INVALID_ATTENDEE_RAW_DATA";
     let map = match value {
-        None | Some(Value::Null) => return Ok(None),
+        None | Some(Value::Null) => return Ok(()),
         Some(Value::Object(m)) => m,
         Some(_) => {
             return Err(row_error(
@@ -310,7 +324,7 @@ fn raw_data(value: Option<&Value>, i: usize, id: &str) -> Result<Option<Map<Stri
             }
         }
     }
-    Ok(Some(map.clone()))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -319,7 +333,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<ImportDraft, ValidationError> {
-        ImportDraft::parse(v.as_object().unwrap(), 3, false)
+        ImportDraft::parse(v.as_object().unwrap().clone(), 3, false)
     }
 
     #[test]

@@ -115,10 +115,11 @@ impl ImportsService {
         let query = snapshot_query(&prepared);
         let run_id = run.run_id.clone();
         let total = counts.total;
-        let plan = move |snapshot: ImportSnapshot| {
-            plan_import(&snapshot, &prepared, &event_id, &run_id, total, Timestamp::now())
-        };
-        if self.store.apply_import(lease, run.event_id.as_deref().unwrap_or_default(), &query, &plan).await? {
+        let event = event_id.clone();
+        let plan = Box::new(move |snapshot: ImportSnapshot| {
+            plan_import(&snapshot, prepared, &event, &run_id, total, Timestamp::now())
+        });
+        if self.store.apply_import(lease, &event_id, &query, plan).await? {
             Ok(())
         } else {
             Err(RunFailure::lost())
@@ -168,27 +169,34 @@ fn known(a: &Attendee) -> Known {
     }
 }
 
-fn decision(
-    attendee_id: &str,
-    kind: &str,
-    event_id: &str,
-    run_id: &str,
-    anchors: Vec<Anchor>,
-    other: Option<&str>,
-    reason: &str,
+/// What every decision of one import shares.
+struct DecisionContext<'a> {
+    event_id: &'a str,
+    run_id: &'a str,
     now: Timestamp,
-) -> Decision {
-    Decision {
-        decision_id: Uuid::now_v7().to_string(),
-        attendee_id: attendee_id.to_owned(),
-        kind: kind.to_owned(),
-        event_id: Some(event_id.to_owned()),
-        run_id: Some(run_id.to_owned()),
-        review_id: None,
-        anchors,
-        other: other.map(|o| PartyRef { kind: "attendee".into(), partner_id: o.to_owned() }),
-        reason: reason.to_owned(),
-        created_at: now,
+}
+
+impl DecisionContext<'_> {
+    fn decision(
+        &self,
+        attendee_id: &str,
+        kind: &str,
+        anchors: Vec<Anchor>,
+        other: Option<&str>,
+        reason: &str,
+    ) -> Decision {
+        Decision {
+            decision_id: Uuid::now_v7().to_string(),
+            attendee_id: attendee_id.to_owned(),
+            kind: kind.to_owned(),
+            event_id: Some(self.event_id.to_owned()),
+            run_id: Some(self.run_id.to_owned()),
+            review_id: None,
+            anchors,
+            other: other.map(|o| PartyRef { kind: "attendee".into(), partner_id: o.to_owned() }),
+            reason: reason.to_owned(),
+            created_at: self.now,
+        }
     }
 }
 
@@ -196,7 +204,7 @@ fn decision(
 /// engine applied row by row, each row seeing the rows before it.
 fn plan_import(
     snapshot: &ImportSnapshot,
-    rows: &[Prepared],
+    rows: Vec<Prepared>,
     event_id: &str,
     run_id: &str,
     total: usize,
@@ -209,25 +217,29 @@ fn plan_import(
     for a in snapshot.attendees.iter().filter(|a| a.merged_into.is_none()) {
         resolver.add(known(a));
     }
+    let ctx = DecisionContext { event_id, run_id, now };
     let mut plan = ImportPlan::default();
     let mut counts = ImportCounts { total, ..ImportCounts::default() };
-    for p in rows {
-        let row = &p.row;
+    for mut p in rows {
         // A row naming a merged alias updates the attendee it was merged into.
-        let existing = stored.get(row.attendee_id.as_str()).map(|a| match &a.merged_into {
+        let existing = stored.get(p.row.attendee_id.as_str()).map(|a| match &a.merged_into {
             Some(target) => stored.get(target.as_str()).copied().unwrap_or(a),
             None => a,
         });
-        let membership = |attendee_id: &str, previous: Option<&Membership>| Membership {
+        // The row's answers move into its membership (no copy of raw_data).
+        let raw_data = p.row.raw_data.take();
+        let answers = std::mem::take(&mut p.answers);
+        let membership = |attendee_id: &str, previous: Option<&Membership>, raw_data, answers| Membership {
             event_id: event_id.to_owned(),
             attendee_id: attendee_id.to_owned(),
-            raw_data: row.raw_data.clone(),
-            answers: p.answers.clone(),
             onboarded_at: previous.and_then(|m| m.onboarded_at),
             joined_at: Some(previous.and_then(|m| m.joined_at).unwrap_or(now)),
             created_at: previous.map_or(now, |m| m.created_at),
             updated_at: now,
+            raw_data,
+            answers,
         };
+        let row = &p.row;
         match existing {
             Some(current) => {
                 let mut anchors = current.anchors.clone();
@@ -262,12 +274,12 @@ fn plan_import(
                     &current.anchors,
                 );
                 let previous = members.get(current.attendee_id.as_str()).copied();
-                let answers_changed = previous.is_none_or(|m| m.raw_data != row.raw_data || m.answers != p.answers);
+                let answers_changed = previous.is_none_or(|m| m.raw_data != raw_data || m.answers != answers);
                 if record_changed {
                     plan.attendees.push(record);
                 }
                 if answers_changed {
-                    plan.memberships.push(membership(&current.attendee_id, previous));
+                    plan.memberships.push(membership(&current.attendee_id, previous, raw_data, answers));
                 }
                 if record_changed || answers_changed {
                     counts.updated += 1;
@@ -289,25 +301,19 @@ fn plan_import(
                     _ => fresh_person(),
                 };
                 let d = match outcome {
-                    Outcome::Minted => decision(
+                    Outcome::Minted => ctx.decision(
                         &row.attendee_id,
                         "minted",
-                        event_id,
-                        run_id,
                         p.anchors.clone(),
                         None,
                         "No anchor matches another attendee: a new person.",
-                        now,
                     ),
-                    Outcome::AutoLinked { candidate, anchors, .. } => decision(
+                    Outcome::AutoLinked { candidate, anchors, .. } => ctx.decision(
                         &row.attendee_id,
                         "auto_linked",
-                        event_id,
-                        run_id,
                         anchors,
                         Some(&candidate),
                         "An anchor matches exactly one person and the names agree.",
-                        now,
                     ),
                     Outcome::Review { candidate, clash, anchors, evidence } => {
                         let review_id = Uuid::new_v4().to_string();
@@ -326,16 +332,8 @@ fn plan_import(
                             resolved_at: None,
                         });
                         counts.review_required += 1;
-                        let mut d = decision(
-                            &row.attendee_id,
-                            "review_opened",
-                            event_id,
-                            run_id,
-                            anchors,
-                            Some(&candidate),
-                            clash.reason(),
-                            now,
-                        );
+                        let mut d =
+                            ctx.decision(&row.attendee_id, "review_opened", anchors, Some(&candidate), clash.reason());
                         d.review_id = Some(review_id);
                         d
                     }
@@ -356,7 +354,7 @@ fn plan_import(
                 };
                 resolver.add(known(&record));
                 plan.attendees.push(record);
-                plan.memberships.push(membership(&row.attendee_id, None));
+                plan.memberships.push(membership(&row.attendee_id, None, raw_data, answers));
                 counts.created += 1;
             }
         }

@@ -108,7 +108,7 @@ pub trait Store: Send + Sync + 'static {
         lease: &Lease,
         event_id: &str,
         query: &SnapshotQuery,
-        plan: &(dyn Fn(ImportSnapshot) -> ImportPlan + Send + Sync),
+        plan: Box<dyn FnOnce(ImportSnapshot) -> ImportPlan + Send>,
     ) -> Result<bool, StoreError>;
     async fn get_attendee(&self, org_id: &str, attendee_id: &str) -> Result<Option<Attendee>, StoreError>;
     async fn is_member(&self, org_id: &str, event_id: &str, attendee_id: &str) -> Result<bool, StoreError>;
@@ -119,7 +119,7 @@ pub trait Store: Send + Sync + 'static {
         event_id: &str,
         page: &PageQuery,
     ) -> Result<Vec<AttendeeListing>, StoreError>;
-    /// Newest first: `created_at` descending, then `decision_id` descending.
+    /// Newest first: `decision_id` (a UUIDv7, time-ordered) descending.
     async fn list_decisions(
         &self,
         org_id: &str,

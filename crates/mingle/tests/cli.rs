@@ -35,9 +35,14 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path) -> (Server, String) {
+    serve_with(dir, &[])
+}
+
+fn serve_with(dir: &Path, extra: &[&str]) -> (Server, String) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .current_dir(dir)
         .env_remove("MINGLE_DATABASE_URL")
         .env("MINGLE_LOG_FORMAT", "json")
@@ -170,4 +175,114 @@ fn settings_are_read_from_the_environment() {
         .output()
         .unwrap();
     assert!(!bad.status.success(), "an unreadable boolean is refused");
+}
+
+/// Polls a run until `done` holds; returns the run.
+fn poll_run(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    token: &str,
+    run_id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let run: Value = client
+            .get(format!("{base}/api/v0/partner/runs/{run_id}"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if done(&run) {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "run did not reach the state in time: {run}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_killed_server_loses_no_import_and_duplicates_no_row() {
+    const ROWS: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let org = json_of(&mingle(dir.path(), &["org", "create", "Crash", "--json"]));
+    let account = json_of(&mingle(
+        dir.path(),
+        &[
+            "service-account",
+            "create",
+            "--org",
+            org["org_id"].as_str().unwrap(),
+            "--scopes",
+            "partner:read,partner:write",
+            "--json",
+        ],
+    ));
+    let token = account["token"].as_str().unwrap().to_owned();
+    let lease = ["--run-lease-secs", "3", "--rate-limit-per-sec", "100000", "--rate-limit-burst", "100000"];
+    let (server, base) = serve_with(dir.path(), &lease);
+    let client = reqwest::blocking::Client::new();
+    let api = |p: &str| format!("{base}/api/v0/partner{p}");
+    let r = client
+        .post(api("/events"))
+        .bearer_auth(&token)
+        .json(&json!({"event_id": "big", "title": "Big"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let rows: Vec<Value> = (0..ROWS)
+        .map(|i| {
+            json!({"attendee_id": format!("att-{i:06}"), "name": format!("Person {i} Example"),
+                "email": format!("person{i}@example.com"), "company": format!("Company {}", i % 500),
+                "raw_data": {"goal": "meet investors", "needs": ["funding"], "offers": ["advice"]}})
+        })
+        .collect();
+    let r = client
+        .put(api("/events/big/attendees:import"))
+        .bearer_auth(&token)
+        .json(&json!({"idempotency_key": "crash-1", "attendees": rows}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let run_id = r.json::<Value>().unwrap()["run_id"].as_str().unwrap().to_owned();
+    // Kill the server (SIGKILL) as soon as a worker has the run.
+    let running = poll_run(&client, &base, &token, &run_id, |r| r["status"] != "queued");
+    assert_eq!(running["status"], "running", "the kill must land mid-run: {running}");
+    drop(server);
+    eprintln!("killed while the run was {}", running["status"]);
+
+    let (_server, base) = serve_with(dir.path(), &lease);
+    let done = poll_run(&client, &base, &token, &run_id, |r| {
+        ["succeeded", "partial", "failed"].contains(&r["status"].as_str().unwrap())
+    });
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["terminal_at"].is_string());
+    assert_eq!(done["progress"]["created"], ROWS);
+    // Every row exactly once.
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v0/partner/events/big/attendees?limit=100");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client.get(url).bearer_auth(&token).send().unwrap().json().unwrap();
+        for item in page["items"].as_array().unwrap() {
+            assert!(seen.insert(item["attendee_id"].as_str().unwrap().to_owned()), "row listed twice: {item}");
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), ROWS);
+    let history: Value = client
+        .get(format!("{base}/api/v0/partner/events/big/attendees/att-000042/identity"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(history["items"].as_array().unwrap().len(), 1, "one minted decision, not one per attempt");
 }

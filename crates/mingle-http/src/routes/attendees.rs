@@ -33,9 +33,10 @@ pub async fn import_attendees(
     body: JsonBody,
 ) -> Result<(StatusCode, Json<RunResponse>), ApiError> {
     let event_id = super::partner_id(ids.get(0), "event_id")?;
-    let object = body.object()?;
-    let draft = ImportDraft::parse(&object, s.settings.max_import_rows, s.settings.webhook_insecure)?;
-    let hash = request_hash("PUT", &format!("/events/{event_id}/attendees:import"), &Value::Object(object));
+    let object = Value::Object(body.object()?);
+    let hash = request_hash("PUT", &format!("/events/{event_id}/attendees:import"), &object);
+    let Value::Object(object) = object else { unreachable!("built as an object above") };
+    let draft = ImportDraft::parse(object, s.settings.max_import_rows, s.settings.webhook_insecure)?;
     let out = s.services.imports.start(&p.org_id, event_id.as_str(), draft, hash).await?;
     Ok((created_status(out.created, StatusCode::ACCEPTED), Json(out.run.into())))
 }

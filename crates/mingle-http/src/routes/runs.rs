@@ -1,7 +1,7 @@
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use mingle_core::canonical::{fingerprint, to_canonical_string};
+use mingle_core::canonical::request_fingerprint;
 use mingle_core::run::{parse_kind, GenericRunDraft};
 use mingle_core::ValidationError;
 
@@ -16,7 +16,7 @@ use crate::AppState;
 /// The fingerprint idempotency compares: method, the concrete path under the partner
 /// base (so the `/v0/partner` alias is the same endpoint) and the canonical body.
 pub(crate) fn request_hash(method: &str, path: &str, body: &serde_json::Value) -> String {
-    fingerprint(&[method, path, &to_canonical_string(body)])
+    request_fingerprint(&[method, path], body)
 }
 
 /// The status of a run-creating answer: 201/202 when this call created the run, 200 on

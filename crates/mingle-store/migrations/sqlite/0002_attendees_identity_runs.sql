@@ -34,7 +34,6 @@ CREATE TABLE attendees (
     PRIMARY KEY (org_id, attendee_id)
 );
 CREATE INDEX attendees_by_name_company ON attendees (org_id, name_key, company_key);
-CREATE INDEX attendees_by_person ON attendees (org_id, person_id);
 
 -- Normalized emails and LinkedIn handles; retired when a merge supersedes them.
 CREATE TABLE attendee_anchors (
@@ -74,7 +73,7 @@ CREATE INDEX event_attendees_by_attendee ON event_attendees (org_id, attendee_id
 CREATE TABLE identity_decisions (
     org_id            TEXT    NOT NULL,
     attendee_id       TEXT    NOT NULL,
-    decision_id       TEXT    NOT NULL,   -- UUIDv7: time-ordered tie-break
+    decision_id       TEXT    NOT NULL,   -- UUIDv7: time-ordered, so the key is the history's order
     kind              TEXT    NOT NULL CHECK (kind IN ('minted', 'auto_linked', 'review_opened', 'review_resolved', 'merged')),
     event_id          TEXT,
     run_id            TEXT,
@@ -86,7 +85,6 @@ CREATE TABLE identity_decisions (
     created_at        INTEGER NOT NULL,
     PRIMARY KEY (org_id, attendee_id, decision_id)
 ) WITHOUT ROWID;
-CREATE INDEX decisions_by_time ON identity_decisions (org_id, attendee_id, created_at DESC, decision_id DESC);
 
 CREATE TABLE reviews (
     org_id           TEXT    NOT NULL,

@@ -5,7 +5,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use mingle_core::identity::{fold, Anchor, AnchorKind};
 use mingle_core::import::EventAnswers;
 use mingle_core::Timestamp;
-use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -16,7 +15,7 @@ use crate::StoreError;
 
 /// Rows per multi-row INSERT: few statements for large imports, far under SQLite's
 /// limit on bound variables.
-const BATCH: usize = 100;
+const BATCH: usize = 400;
 /// IDs per `IN (...)` lookup.
 const CHUNK: usize = 500;
 
@@ -299,7 +298,7 @@ async fn write_plan(conn: &mut SqliteConnection, org_id: &str, plan: &ImportPlan
             row.push_bind(org_id)
                 .push_bind(&m.event_id)
                 .push_bind(&m.attendee_id)
-                .push_bind(m.raw_data.as_ref().map(|r| Value::Object(r.clone()).to_string()))
+                .push_bind(m.raw_data.as_ref().map(|r| serde_json::to_string(r).expect("JSON serializes")))
                 .push_bind(&a.goal)
                 .push_bind(json_list(&a.needs))
                 .push_bind(json_list(&a.offers))
@@ -376,7 +375,7 @@ impl SqliteStore {
         lease: &Lease,
         event_id: &str,
         query: &SnapshotQuery,
-        plan: &(dyn Fn(ImportSnapshot) -> ImportPlan + Send + Sync),
+        plan: Box<dyn FnOnce(ImportSnapshot) -> ImportPlan + Send>,
     ) -> Result<bool, StoreError> {
         // The single writer connection serializes imports: the snapshot read here stays
         // true until commit.
@@ -403,7 +402,7 @@ impl SqliteStore {
                 lease_expires_at = NULL
              WHERE org_id = ? AND run_id = ? AND lease_owner = ?",
         )
-        .bind(Value::Object(plan.progress.clone()).to_string())
+        .bind(serde_json::to_string(&plan.progress).expect("JSON serializes"))
         .bind(now)
         .bind(now)
         .bind(org_id)
@@ -464,15 +463,15 @@ impl SqliteStore {
         attendee_id: &str,
         page: &PageQuery,
     ) -> Result<Vec<Decision>, StoreError> {
-        let (key, id) = page.after.as_ref().map(|p| (p.key, p.id.clone())).unwrap_or((i64::MAX, "\u{10FFFF}".into()));
+        // Decision IDs are UUIDv7, ordered by creation time: the primary key is the order.
+        let after = page.after.as_ref().map(|p| p.id.clone()).unwrap_or_else(|| "\u{10FFFF}".into());
         sqlx::query(
-            "SELECT * FROM identity_decisions WHERE org_id = ? AND attendee_id = ? AND (created_at, decision_id) < (?, ?)
-             ORDER BY created_at DESC, decision_id DESC LIMIT ?",
+            "SELECT * FROM identity_decisions WHERE org_id = ? AND attendee_id = ? AND decision_id < ?
+             ORDER BY decision_id DESC LIMIT ?",
         )
         .bind(org_id)
         .bind(attendee_id)
-        .bind(key)
-        .bind(id)
+        .bind(after)
         .bind(page.limit)
         .fetch_all(&self.read)
         .await

@@ -22,11 +22,19 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/runs", true),
     ("GET", "/runs", false),
     ("GET", "/runs/RUN", false),
+    ("PUT", "/events/ev-1/attendees:import", true),
+    ("GET", "/events/ev-1/attendees", false),
+    ("GET", "/events/ev-1/attendees/att-1/identity", false),
+    ("GET", "/events/ev-1/review-queue", false),
+    ("GET", "/review-queue", false),
+    ("POST", "/review-queue/00000000-0000-4000-8000-000000000000/resolve", true),
+    ("POST", "/review-queue/00000000-0000-4000-8000-000000000000/merge", true),
 ];
 
 async fn seed(app: &TestApp) -> String {
     app.event(&app.a.rw, "ev-1").await;
     app.session(&app.a.rw, "ev-1", "s-1", None).await;
+    app.import(&app.a.rw, "ev-1", json!([{"attendee_id": "att-1", "name": "Seed Person"}])).await;
     let run = app.post("/runs", &app.a.rw, &json!({"kind": "import", "idempotency_key": "seed"})).await;
     run.ok(201)["run_id"].as_str().unwrap().to_owned()
 }
