@@ -114,7 +114,9 @@ impl TestApp {
         // The embedded worker, as `serve` runs it, polling often so tests wait little.
         let settings = WorkerSettings { poll: std::time::Duration::from_millis(20), ..args.worker.settings() };
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(services.worker(settings).run(stopped));
+        if !args.no_worker {
+            tokio::spawn(services.worker(settings).run(stopped));
+        }
         Self { router, services, a, b, _stop: stop, _dir: dir }
     }
 

@@ -14,3 +14,4 @@ mod pagination;
 mod reviews;
 mod runs;
 mod sessions;
+mod worker;

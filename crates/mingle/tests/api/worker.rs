@@ -1,0 +1,92 @@
+//! The run queue: leases, workers that die, and runs that cannot finish.
+
+use std::time::Duration;
+
+use mingle_core::Timestamp;
+use mingle_service::models::Lease;
+use mingle_service::worker::WorkerSettings;
+use serde_json::{json, Value};
+
+use crate::harness::TestApp;
+
+/// Queues an import (no worker runs in these apps) and returns its run ID.
+async fn queue_import(app: &TestApp, rows: Value) -> String {
+    app.event(&app.a.rw, "ev").await;
+    let r =
+        app.put("/events/ev/attendees:import", &app.a.rw, &json!({"idempotency_key": "k", "attendees": rows})).await;
+    let run = r.ok(202).clone();
+    assert_eq!(run["status"], "queued");
+    run["run_id"].as_str().unwrap().to_owned()
+}
+
+fn at(ms_from_now: i64) -> Timestamp {
+    Timestamp::from_millis(Timestamp::now().millis() + ms_from_now)
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_writes_nothing() {
+    let app = TestApp::with(&["--no-worker"]).await;
+    let run_id =
+        queue_import(&app, json!([{"attendee_id": "a1", "name": "Ann Archer", "email": "ann@example.com"}])).await;
+    let store = &app.services.store;
+    let first = store.claim_run("dead-worker", Timestamp::now(), 1_000).await.unwrap().expect("claimable");
+    assert_eq!(first.run_id, run_id);
+    let running = app.get(&format!("/runs/{run_id}"), &app.a.rw).await.ok(200).clone();
+    assert_eq!(running["status"], "running");
+    assert!(running["started_at"].is_string() && running["terminal_at"].is_null());
+    // Not claimable while the lease holds; claimable once it expired.
+    assert!(store.claim_run("other", Timestamp::now(), 1_000).await.unwrap().is_none());
+    let second = store.claim_run("live-worker", at(5_000), 60_000).await.unwrap().expect("expired lease");
+    assert_eq!((second.run_id.as_str(), second.attempts), (run_id.as_str(), 2));
+
+    let stale = Lease { org_id: app.a.org_id.clone(), run_id: run_id.clone(), owner: "dead-worker".into() };
+    let err = app.services.imports.process(&first, &stale).await.unwrap_err();
+    assert!(err.lost, "{err:?}");
+    assert!(app.attendees(&app.a.rw, "ev").await.is_empty(), "the stale worker wrote nothing");
+    assert!(!store.extend_lease(&stale, at(60_000)).await.unwrap());
+
+    let live = Lease { org_id: app.a.org_id.clone(), run_id: run_id.clone(), owner: "live-worker".into() };
+    app.services.imports.process(&second, &live).await.unwrap();
+    let done = app.get(&format!("/runs/{run_id}"), &app.a.rw).await.ok(200).clone();
+    assert_eq!(done["status"], "succeeded");
+    assert!(done["terminal_at"].is_string());
+    assert_eq!(app.attendees(&app.a.rw, "ev").await.len(), 1);
+    assert_eq!(app.history(&app.a.rw, "ev", "a1").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_run_whose_workers_keep_dying_is_failed_not_retried_forever() {
+    let app = TestApp::with(&["--no-worker"]).await;
+    let run_id = queue_import(&app, json!([{"attendee_id": "a1", "name": "Ann Archer"}])).await;
+    // Three workers claim the run and die (their leases expire unrenewed).
+    for i in 0..3 {
+        let claimed = app.services.store.claim_run(&format!("doomed-{i}"), at(i * 10_000), 1_000).await.unwrap();
+        assert!(claimed.is_some(), "claim {i}");
+    }
+    // A live worker finds the lease expired and fails the run with a clear error.
+    let settings = WorkerSettings { poll: Duration::from_millis(20), ..WorkerSettings::default() };
+    let worker = app.services.worker(settings);
+    let run = app.services.store.claim_run("live", at(40_000), 60_000).await.unwrap().expect("expired lease");
+    assert_eq!(run.attempts, 4);
+    let lease = Lease { org_id: app.a.org_id.clone(), run_id: run_id.clone(), owner: "live".into() };
+    worker.execute(&run, &lease).await;
+    let failed = app.get(&format!("/runs/{run_id}"), &app.a.rw).await.ok(200).clone();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "RUN_ABANDONED");
+    assert!(failed["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(failed["terminal_at"].is_string());
+    assert!(app.attendees(&app.a.rw, "ev").await.is_empty());
+}
+
+#[tokio::test]
+async fn runs_recorded_through_post_runs_are_never_executed() {
+    let app = TestApp::new().await;
+    let run = app.post("/runs", &app.a.rw, &json!({"kind": "import", "idempotency_key": "g"})).await.ok(201).clone();
+    // The embedded worker runs; give it time to (not) pick the run up.
+    app.event(&app.a.rw, "ev-x").await;
+    app.import(&app.a.rw, "ev-x", json!([{"attendee_id": "a", "name": "Some One"}])).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let again = app.get(&format!("/runs/{}", run["run_id"].as_str().unwrap()), &app.a.rw).await.ok(200).clone();
+    assert_eq!(again["status"], "queued");
+    assert_eq!(again["started_at"], Value::Null);
+}
