@@ -8,6 +8,7 @@
 pub mod canonical;
 pub mod cursor;
 pub mod event;
+pub mod goals;
 pub mod identity;
 pub mod ids;
 pub mod import;

@@ -17,7 +17,6 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod routes;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -42,8 +41,6 @@ pub struct HttpSettings {
     /// Allows `http` webhook URLs (local development).
     pub webhook_insecure: bool,
     pub rate_limit: RateLimitSettings,
-    /// Where the encoder's model files live (reported by `/readyz`).
-    pub model_dir: PathBuf,
 }
 
 #[derive(Clone)]

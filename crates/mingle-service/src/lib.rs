@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod attendees;
+pub mod encoding;
 mod error;
 pub mod events;
 pub mod id_map;
@@ -38,6 +39,8 @@ pub struct Services {
     pub reviews: reviews::ReviewsService,
     /// Wakes the embedded worker when a run is queued.
     pub queued: Arc<Notify>,
+    /// The sentence encoder, once loaded.
+    pub encoder: encoding::EncoderSlot,
 }
 
 impl Services {
@@ -54,6 +57,7 @@ impl Services {
             attendees: attendees::AttendeesService::new(store.clone()),
             reviews: reviews::ReviewsService::new(store.clone()),
             queued,
+            encoder: encoding::EncoderSlot::default(),
             accounts: accounts::AccountsService::new(store.clone()),
             events: events::EventsService::new(store.clone()),
             sessions: sessions::SessionsService::new(store.clone()),

@@ -52,9 +52,6 @@ pub struct ServeArgs {
     pub webhook_insecure: bool,
     #[command(flatten)]
     pub worker: WorkerArgs,
-    /// The encoder's model files (default: a per-user cache directory).
-    #[arg(long, env = "MINGLE_MODEL_DIR")]
-    pub model_dir: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -75,7 +72,7 @@ impl ServeArgs {
     }
 
     pub fn model_dir(&self) -> PathBuf {
-        self.model_dir.clone().unwrap_or_else(default_model_dir)
+        self.worker.model_dir()
     }
 }
 
@@ -100,9 +97,16 @@ pub struct WorkerArgs {
     /// worker died) another worker takes the run over.
     #[arg(long, env = "MINGLE_RUN_LEASE_SECS", default_value_t = 15)]
     pub run_lease_secs: u64,
+    /// The encoder's model files (default: a per-user cache directory).
+    #[arg(long, env = "MINGLE_MODEL_DIR")]
+    pub model_dir: Option<PathBuf>,
 }
 
 impl WorkerArgs {
+    pub fn model_dir(&self) -> PathBuf {
+        self.model_dir.clone().unwrap_or_else(default_model_dir)
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.worker_concurrency == 0 {
             return Err("MINGLE_WORKER_CONCURRENCY must be at least 1".into());

@@ -18,13 +18,13 @@ pub fn app(services: Services, args: &ServeArgs) -> axum::Router {
         max_import_rows: args.max_import_rows,
         webhook_insecure: args.webhook_insecure,
         rate_limit: RateLimitSettings { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst },
-        model_dir: args.model_dir(),
     };
     mingle_http::router(AppState::new(services, settings))
 }
 
 pub async fn run(store: Arc<dyn Store>, args: &ServeArgs) -> anyhow::Result<()> {
     let services = Services::new(store);
+    services.encoder.load_in_background(args.model_dir());
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
@@ -50,6 +50,7 @@ pub async fn run(store: Arc<dyn Store>, args: &ServeArgs) -> anyhow::Result<()> 
 
 pub async fn run_worker(store: Arc<dyn Store>, args: &WorkerArgs) -> anyhow::Result<()> {
     let services = Services::new(store);
+    services.encoder.load_in_background(args.model_dir());
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(services.worker(args.settings()).run(stopped));
     shutdown_signal().await;

@@ -34,6 +34,7 @@ pub struct TestApp {
     pub services: Services,
     pub a: TestOrg,
     pub b: TestOrg,
+    model_dir: std::path::PathBuf,
     _stop: tokio::sync::watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
@@ -117,7 +118,7 @@ impl TestApp {
         if !args.no_worker {
             tokio::spawn(services.worker(settings).run(stopped));
         }
-        Self { router, services, a, b, _stop: stop, _dir: dir }
+        Self { router, services, a, b, model_dir: args.model_dir(), _stop: stop, _dir: dir }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Resp {
@@ -176,6 +177,11 @@ impl TestApp {
             body["start_timestamp"] = s.into();
         }
         self.post(&format!("/events/{event_id}/sessions"), token, &body).await.ok(201).clone()
+    }
+
+    /// Loads the encoder as `serve` does at start-up, and waits for the outcome.
+    pub async fn load_encoder(&self) {
+        self.services.encoder.load_in_background(self.model_dir.clone()).await.expect("load task");
     }
 
     pub async fn set_status(&self, account: &str, status: AccountStatus) {

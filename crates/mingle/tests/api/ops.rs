@@ -11,19 +11,35 @@ async fn healthz_and_readyz_answer_without_auth() {
     let r = app.request(Method::GET, "/healthz", None, None).await;
     assert_eq!(r.ok(200)["status"], "ok");
     let r = app.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(r.ok(200)["encoder"], "loading", "before the encoder has loaded");
+    app.load_encoder().await;
+    let r = app.request(Method::GET, "/readyz", None, None).await;
     let body = r.ok(200);
     assert_eq!(body["database"], "ok");
     let encoder = body["encoder"].as_str().unwrap();
-    assert!(encoder.contains("/nonexistent/model"), "encoder says why it is not ready: {encoder}");
+    assert!(encoder.contains("model file missing") && encoder.contains("/nonexistent/model"), "{encoder}");
 }
 
 #[tokio::test]
-async fn readyz_reports_ok_encoder_when_model_files_exist() {
+async fn readyz_says_why_a_corrupt_model_is_unusable() {
     let dir = tempfile::tempdir().unwrap();
+    for name in ["config.json", "tokenizer.json"] {
+        std::fs::write(dir.path().join(name), b"{}").unwrap();
+    }
     std::fs::write(dir.path().join("model.safetensors"), b"x").unwrap();
     let app = TestApp::with(&["--model-dir", dir.path().to_str().unwrap()]).await;
+    app.load_encoder().await;
     let r = app.request(Method::GET, "/readyz", None, None).await;
-    assert_eq!(r.ok(200)["encoder"], "ok");
+    let encoder = r.ok(200)["encoder"].as_str().unwrap().to_owned();
+    assert!(encoder.contains("corrupt") && encoder.contains("SHA-256"), "{encoder}");
+}
+
+#[tokio::test]
+async fn readyz_reports_the_installed_encoder_ok() {
+    let app = TestApp::new().await;
+    app.load_encoder().await;
+    let r = app.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(r.ok(200)["encoder"], "ok", "run scripts/fetch-model to install the model");
 }
 
 /// Every partner route, as the OpenAPI document must list it.

@@ -1,0 +1,41 @@
+//! mingle's sentence encoder: text in, a unit-length embedding out, fully offline.
+//!
+//! [`Encoder`] is what the rest of mingle uses; [`MiniLm`] implements it with
+//! all-MiniLM-L6-v2 run in process by candle: WordPiece tokens, the 6-layer BERT, mean
+//! pooling over real tokens (padding excluded by the attention mask), L2 normalization.
+//! Another model can be added behind the same trait.
+
+mod minilm;
+
+pub use minilm::MiniLm;
+
+/// Why an encoder is not available or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EncoderError {
+    /// A model file is missing: the model was never installed (`scripts/fetch-model`).
+    #[error("model file missing: {0} (install the model with scripts/fetch-model, or set MINGLE_MODEL_DIR)")]
+    Missing(String),
+    /// A model file is there but not the one expected (a partial download, a different
+    /// model).
+    #[error("model file corrupt: {0}")]
+    Corrupt(String),
+    /// The model failed while loading or encoding.
+    #[error("encoder failure: {0}")]
+    Failed(String),
+}
+
+/// A sentence encoder.
+pub trait Encoder: Send + Sync {
+    /// Names the model and its exact weights: embeddings cached under one ID are only
+    /// ever reused by the same model.
+    fn model_id(&self) -> &str;
+    /// Length of each embedding.
+    fn dimension(&self) -> usize;
+    /// One L2-normalized embedding per text, in the order given.
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError>;
+}
+
+/// Cosine similarity of two unit vectors (their dot product).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -1,0 +1,93 @@
+//! The encoder against the model's published similarities and an independent numpy
+//! implementation (`scripts/reference_embeddings.py`). Needs the model files
+//! (`scripts/fetch-model`, run by the README's test command).
+
+use std::path::PathBuf;
+
+use mingle_encoder::{cosine, Encoder, EncoderError, MiniLm};
+
+fn model_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MINGLE_MODEL_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
+    cache.join("mingle/models/all-MiniLM-L6-v2")
+}
+
+fn encoder() -> MiniLm {
+    MiniLm::load(&model_dir()).expect("the model is installed (scripts/fetch-model)")
+}
+
+#[test]
+fn published_similarities_of_the_model() {
+    // sentence-transformers' quickstart for all-MiniLM-L6-v2 prints these similarities.
+    let e = encoder();
+    let v = e.encode(&["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]).unwrap();
+    assert!((cosine(&v[0], &v[1]) - 0.6660).abs() < 1e-3, "{}", cosine(&v[0], &v[1]));
+    assert!((cosine(&v[0], &v[2]) - 0.1046).abs() < 1e-3, "{}", cosine(&v[0], &v[2]));
+    assert!((cosine(&v[1], &v[2]) - 0.1411).abs() < 1e-3, "{}", cosine(&v[1], &v[2]));
+    for x in &v {
+        assert_eq!(x.len(), 384);
+        let norm: f32 = x.iter().map(|a| a * a).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn agrees_with_the_independent_reference() {
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("reference.json")).expect("reference.json parses");
+    let e = encoder();
+    for pair in reference["pairs"].as_array().unwrap() {
+        let (a, b) = (pair["a"].as_str().unwrap(), pair["b"].as_str().unwrap());
+        let v = e.encode(&[a, b]).unwrap();
+        let expected = pair["cosine"].as_f64().unwrap() as f32;
+        assert!((cosine(&v[0], &v[1]) - expected).abs() < 1e-3, "{a} / {b}: {} vs {expected}", cosine(&v[0], &v[1]));
+    }
+    let head: Vec<f32> =
+        reference["first_embedding_head"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let v = e.encode(&["The weather is lovely today."]).unwrap();
+    for (got, want) in v[0].iter().zip(&head) {
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+    }
+}
+
+#[test]
+fn padding_does_not_change_an_embedding() {
+    let e = encoder();
+    let short = "Seed funding";
+    let alone = e.encode(&[short]).unwrap().remove(0);
+    // Batched with a much longer text, the short one is padded; its embedding is the same.
+    let long = "We are a fintech startup in Berlin looking for seed funding, design partners and two senior engineers";
+    let batched = e.encode(&[long, short, "x"]).unwrap();
+    let diff: f32 = alone.iter().zip(&batched[1]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(diff < 1e-5, "max difference {diff}");
+}
+
+#[test]
+fn semantic_not_lexical() {
+    let e = encoder();
+    let v = e.encode(&["seed funding for my fintech startup", "angel investment in early-stage fintech"]).unwrap();
+    assert!(cosine(&v[0], &v[1]) > 0.5, "{}", cosine(&v[0], &v[1]));
+}
+
+#[test]
+fn a_missing_or_corrupt_model_is_a_clear_error() {
+    let empty = tempfile::tempdir().unwrap();
+    match MiniLm::load(empty.path()) {
+        Err(EncoderError::Missing(path)) => assert!(path.ends_with("config.json"), "{path}"),
+        other => panic!("expected Missing, got {:?}", other.err()),
+    }
+    // Every file present, but the weights are not the pinned ones.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["config.json", "tokenizer.json"] {
+        std::fs::copy(model_dir().join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::write(dir.path().join("model.safetensors"), b"not a model").unwrap();
+    match MiniLm::load(dir.path()) {
+        Err(EncoderError::Corrupt(msg)) => assert!(msg.contains("SHA-256"), "{msg}"),
+        other => panic!("expected Corrupt, got {:?}", other.err()),
+    }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""An independent reference for the encoder: all-MiniLM-L6-v2 in plain numpy.
+
+Reads the same model files as mingle (MINGLE_MODEL_DIR or the default cache), runs BERT
+with mean pooling and L2 normalization, and prints cosine similarities of a few sentence
+pairs. Its output is the fixture `crates/mingle-encoder/tests/reference.json`; the Rust
+encoder's test checks it agrees. Needs numpy, tokenizers and safetensors (pip).
+
+    python3 scripts/reference_embeddings.py > crates/mingle-encoder/tests/reference.json
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+from safetensors.numpy import load_file
+from tokenizers import Tokenizer
+
+SENTENCES = [
+    "The weather is lovely today.",
+    "It's so sunny outside!",
+    "He drove to the stadium.",
+    "That is a happy person",
+    "That is a happy dog",
+    "That is a very happy person",
+    "Today is a sunny day",
+    "We need seed funding for our fintech startup",
+    "Angel investor backing early-stage financial technology companies",
+]
+
+
+def model_dir():
+    if os.environ.get("MINGLE_MODEL_DIR"):
+        return os.environ["MINGLE_MODEL_DIR"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "mingle", "models", "all-MiniLM-L6-v2")
+
+
+def layer_norm(x, w, b, eps=1e-12):
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def gelu(x):
+    erf = np.vectorize(math.erf)
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def embed(weights, config, ids):
+    p = "" if "embeddings.word_embeddings.weight" in weights else "bert."
+    w = lambda name: weights[p + name].astype(np.float64)
+    n = len(ids)
+    x = w("embeddings.word_embeddings.weight")[ids] + w("embeddings.position_embeddings.weight")[:n] \
+        + w("embeddings.token_type_embeddings.weight")[0]
+    x = layer_norm(x, w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
+    heads = config["num_attention_heads"]
+    d = config["hidden_size"] // heads
+    for i in range(config["num_hidden_layers"]):
+        l = f"encoder.layer.{i}."
+        lin = lambda t, name: t @ w(l + name + ".weight").T + w(l + name + ".bias")
+        q, k, v = (lin(x, f"attention.self.{m}").reshape(n, heads, d).transpose(1, 0, 2)
+                   for m in ("query", "key", "value"))
+        scores = q @ k.transpose(0, 2, 1) / math.sqrt(d)
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        attn = scores / scores.sum(-1, keepdims=True)
+        ctx = (attn @ v).transpose(1, 0, 2).reshape(n, heads * d)
+        x = layer_norm(lin(ctx, "attention.output.dense") + x,
+                       w(l + "attention.output.LayerNorm.weight"), w(l + "attention.output.LayerNorm.bias"))
+        h = gelu(lin(x, "intermediate.dense"))
+        x = layer_norm(lin(h, "output.dense") + x, w(l + "output.LayerNorm.weight"), w(l + "output.LayerNorm.bias"))
+    pooled = x.mean(0)
+    return pooled / np.linalg.norm(pooled)
+
+
+def main():
+    d = model_dir()
+    weights = load_file(os.path.join(d, "model.safetensors"))
+    config = json.load(open(os.path.join(d, "config.json")))
+    tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+    tok.no_padding()
+    vecs = [embed(weights, config, tok.encode(s).ids) for s in SENTENCES]
+    pairs = []
+    for i in range(len(SENTENCES)):
+        for j in range(i + 1, len(SENTENCES)):
+            pairs.append({"a": SENTENCES[i], "b": SENTENCES[j], "cosine": round(float(vecs[i] @ vecs[j]), 6)})
+    json.dump({"model": "all-MiniLM-L6-v2", "source": "scripts/reference_embeddings.py (numpy, float64)",
+               "first_embedding_head": [round(float(v), 6) for v in vecs[0][:8]], "pairs": pairs},
+              sys.stdout, indent=1, ensure_ascii=False)
+    print()
+
+
+if __name__ == "__main__":
+    main()
