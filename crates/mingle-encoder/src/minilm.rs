@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::VarBuilder;
@@ -17,7 +18,7 @@ pub const WEIGHTS_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114
 /// The model's sequence limit (sentence_bert_config.json): longer texts are truncated.
 const MAX_TOKENS: usize = 256;
 /// Most tokens (padded) in one forward pass; batches of similar length share one.
-const BATCH_TOKENS: usize = 4096;
+const BATCH_TOKENS: usize = 1024;
 
 pub struct MiniLm {
     model: BertModel,
@@ -131,19 +132,43 @@ impl Encoder for MiniLm {
         // Sort by length so each batch pads little; restore the caller's order after.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| tokens[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
+        let mut batches: Vec<std::ops::Range<usize>> = Vec::new();
         let mut start = 0;
         while start < order.len() {
-            let longest = tokens[order[start]].len().max(1);
             let mut end = start + 1;
-            while end < order.len() && (end - start + 1) * tokens[order[end]].len().max(longest) <= BATCH_TOKENS {
+            while end < order.len() && (end - start + 1) * tokens[order[end]].len().max(1) <= BATCH_TOKENS {
                 end += 1;
             }
-            let batch: Vec<&Vec<u32>> = order[start..end].iter().map(|&i| &tokens[i]).collect();
-            for (k, v) in self.encode_batch(&batch)?.into_iter().enumerate() {
-                out[order[start + k]] = v;
-            }
+            batches.push(start..end);
             start = end;
+        }
+        // Batches run on every core: the matrix products parallelize inside candle, but
+        // the rest of a forward pass (activations, softmax, copies) does not.
+        let next = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(batches.len().max(1));
+        let results: Vec<Result<Vec<(usize, Vec<Vec<f32>>)>, EncoderError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let b = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(range) = batches.get(b) else { return Ok(done) };
+                            let batch: Vec<&Vec<u32>> = order[range.clone()].iter().map(|&i| &tokens[i]).collect();
+                            done.push((b, self.encode_batch(&batch)?));
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(failed("an encoder thread panicked")))).collect()
+        });
+        let mut out = vec![Vec::new(); texts.len()];
+        for result in results {
+            for (b, vectors) in result? {
+                for (k, v) in vectors.into_iter().enumerate() {
+                    out[order[batches[b].start + k]] = v;
+                }
+            }
         }
         Ok(out)
     }
