@@ -160,7 +160,10 @@ impl Encoder for MiniLm {
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(failed("an encoder thread panicked")))).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(failed("an encoder thread panicked"))))
+                .collect()
         });
         let mut out = vec![Vec::new(); texts.len()];
         for result in results {
