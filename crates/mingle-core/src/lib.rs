@@ -7,6 +7,7 @@
 
 pub mod canonical;
 pub mod cursor;
+pub mod enrich;
 pub mod event;
 pub mod goals;
 pub mod identity;

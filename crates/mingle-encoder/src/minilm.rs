@@ -20,6 +20,9 @@ const MAX_TOKENS: usize = 256;
 /// Most tokens (padded) in one forward pass; batches of similar length share one.
 const BATCH_TOKENS: usize = 1024;
 
+/// A batch's index and its embeddings.
+type BatchOut = (usize, Vec<Vec<f32>>);
+
 pub struct MiniLm {
     model: BertModel,
     tokenizer: Tokenizer,
@@ -146,7 +149,7 @@ impl Encoder for MiniLm {
         // the rest of a forward pass (activations, softmax, copies) does not.
         let next = AtomicUsize::new(0);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(batches.len().max(1));
-        let results: Vec<Result<Vec<(usize, Vec<Vec<f32>>)>, EncoderError>> = std::thread::scope(|scope| {
+        let results: Vec<Result<Vec<BatchOut>, EncoderError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
                     scope.spawn(|| {

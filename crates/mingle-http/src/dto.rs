@@ -550,3 +550,12 @@ pub struct MergeBody {
     target_partner_id: String,
     reason: Option<String>,
 }
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EnrichmentRequest {
+    /// 1-255 printable ASCII characters; replays return the original run.
+    idempotency_key: String,
+    /// Absolute https URL, at most 2048 characters.
+    webhook_url: Option<String>,
+}

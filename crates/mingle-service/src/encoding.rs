@@ -40,6 +40,11 @@ impl EncoderSlot {
         }
     }
 
+    /// Puts a loaded encoder in place (another model, or a wrapped one in tests).
+    pub fn set_ready(&self, encoder: Arc<dyn Encoder>) {
+        self.set(EncoderState::Ready(encoder));
+    }
+
     fn set(&self, state: EncoderState) {
         *self.state.write().unwrap_or_else(|p| p.into_inner()) = state;
     }

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod attendees;
 pub mod encoding;
+pub mod enrichment;
 mod error;
 pub mod events;
 pub mod id_map;
@@ -37,6 +38,7 @@ pub struct Services {
     pub imports: imports::ImportsService,
     pub attendees: attendees::AttendeesService,
     pub reviews: reviews::ReviewsService,
+    pub enrichment: enrichment::EnrichmentService,
     /// Wakes the embedded worker when a run is queued.
     pub queued: Arc<Notify>,
     /// The sentence encoder, once loaded.
@@ -46,18 +48,31 @@ pub struct Services {
 impl Services {
     /// A worker that executes this store's runs.
     pub fn worker(&self, settings: worker::WorkerSettings) -> worker::Worker {
-        worker::Worker::new(self.store.clone(), self.imports.clone(), self.queued.clone(), settings)
+        worker::Worker::new(
+            self.store.clone(),
+            self.imports.clone(),
+            self.enrichment.clone(),
+            self.queued.clone(),
+            settings,
+        )
     }
 
     pub fn new(store: Arc<dyn Store>) -> Self {
         let queued = Arc::new(Notify::new());
         let runs = runs::RunsService::new(store.clone());
+        let encoder = encoding::EncoderSlot::default();
         Self {
+            enrichment: enrichment::EnrichmentService::new(
+                store.clone(),
+                runs.clone(),
+                queued.clone(),
+                encoder.clone(),
+            ),
             imports: imports::ImportsService::new(store.clone(), runs.clone(), queued.clone()),
             attendees: attendees::AttendeesService::new(store.clone()),
             reviews: reviews::ReviewsService::new(store.clone()),
             queued,
-            encoder: encoding::EncoderSlot::default(),
+            encoder,
             accounts: accounts::AccountsService::new(store.clone()),
             events: events::EventsService::new(store.clone()),
             sessions: sessions::SessionsService::new(store.clone()),

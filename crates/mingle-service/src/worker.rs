@@ -13,6 +13,7 @@ use serde_json::json;
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
+use crate::enrichment::EnrichmentService;
 use crate::imports::ImportsService;
 
 /// Why a run failed: its `error` object.
@@ -63,15 +64,22 @@ impl Default for WorkerSettings {
 pub struct Worker {
     store: Arc<dyn Store>,
     imports: ImportsService,
+    enrichment: EnrichmentService,
     queued: Arc<Notify>,
     settings: WorkerSettings,
     id: String,
 }
 
 impl Worker {
-    pub fn new(store: Arc<dyn Store>, imports: ImportsService, queued: Arc<Notify>, settings: WorkerSettings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        imports: ImportsService,
+        enrichment: EnrichmentService,
+        queued: Arc<Notify>,
+        settings: WorkerSettings,
+    ) -> Self {
         let id = format!("worker-{}", uuid::Uuid::new_v4().simple());
-        Self { store, imports, queued, settings, id }
+        Self { store, imports, enrichment, queued, settings, id }
     }
 
     /// Works until `shutdown` turns true; a run in progress then goes back to the queue.
@@ -157,6 +165,7 @@ impl Worker {
         } else {
             match run.kind {
                 RunKind::Import => self.imports.process(run, lease).await,
+                RunKind::Enrichment => self.enrichment.process(run, lease).await,
                 kind => Err(RunFailure::internal(format!("{kind} runs cannot execute yet"))),
             }
         };

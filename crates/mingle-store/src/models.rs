@@ -313,3 +313,30 @@ pub struct MergeCounts {
     pub rewritten_anchors: i64,
     pub deleted_computations: i64,
 }
+
+// ---- Enrichment -------------------------------------------------------------------
+
+/// What enrichment reads for one attendee of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichmentInput {
+    pub attendee_id: String,
+    pub title: Option<String>,
+    pub answers: EventAnswers,
+    /// The input hash of its last enrichment in this event, if any.
+    pub previous_hash: Option<String>,
+}
+
+/// The features an enrichment wrote for one attendee of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    pub attendee_id: String,
+    pub input_hash: String,
+    pub model_id: String,
+    pub goal_category: Option<String>,
+    pub goal_score: Option<f32>,
+    pub seniority: Option<String>,
+    pub function: Option<String>,
+    /// Normalized goal, needs, offers and interests.
+    pub features: Value,
+    pub enriched_at: Timestamp,
+}

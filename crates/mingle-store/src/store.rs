@@ -141,6 +141,32 @@ pub trait Store: Send + Sync + 'static {
     /// `None` when the review is no longer open.
     async fn merge_attendees(&self, org_id: &str, merge: &MergeRequest) -> Result<Option<MergeCounts>, StoreError>;
     async fn is_distinct(&self, org_id: &str, a: &str, b: &str) -> Result<bool, StoreError>;
+
+    // Enrichment.
+    /// The event's attendees with what enrichment reads, by `attendee_id`.
+    async fn enrichment_inputs(&self, org_id: &str, event_id: &str) -> Result<Vec<EnrichmentInput>, StoreError>;
+    /// Cached embeddings of the given text hashes (those found).
+    async fn cached_embeddings(
+        &self,
+        org_id: &str,
+        model_id: &str,
+        text_hashes: &[String],
+    ) -> Result<Vec<(String, Vec<f32>)>, StoreError>;
+    async fn save_embeddings(
+        &self,
+        org_id: &str,
+        model_id: &str,
+        entries: &[(String, Vec<f32>)],
+    ) -> Result<(), StoreError>;
+    /// Writes the features and marks the run `succeeded` with `progress`, in one
+    /// transaction; `false` (nothing written) when the lease was lost.
+    async fn save_features(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        features: &[Features],
+        progress: &Map<String, Value>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Opens the database a URL names, creating and migrating it as needed.

@@ -3,6 +3,7 @@
 //! conflicts.
 
 pub mod attendees;
+pub mod enrichment;
 pub mod events;
 pub mod id_map;
 pub mod reviews;
@@ -34,6 +35,7 @@ pub fn partner_routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(authed(routes!(attendees::import_attendees)))
         .routes(authed(routes!(attendees::list_attendees)))
         .routes(authed(routes!(attendees::get_identity)))
+        .routes(authed(routes!(enrichment::create_enrichment_run)))
         .routes(authed(routes!(reviews::list_event_reviews)))
         .routes(authed(routes!(reviews::list_reviews)))
         .routes(authed(routes!(reviews::resolve_review)))

@@ -51,7 +51,7 @@ fn attendee_from_row(r: &SqliteRow, anchors: Vec<Anchor>) -> Result<Attendee, St
     })
 }
 
-fn membership_from_row(r: &SqliteRow) -> Result<Membership, StoreError> {
+pub(super) fn membership_from_row(r: &SqliteRow) -> Result<Membership, StoreError> {
     let raw: Option<String> = get(r, "raw_data")?;
     Ok(Membership {
         event_id: get(r, "event_id")?,
@@ -116,7 +116,7 @@ fn marks(n: usize) -> String {
 }
 
 /// Runs `sql` (with one `{}` for a list of marks) for each chunk of `values`.
-async fn fetch_in(
+pub(super) async fn fetch_in(
     conn: &mut SqliteConnection,
     sql: &str,
     prefix: &[&str],

@@ -4,6 +4,7 @@
 //! between writers (no `SQLITE_BUSY` under load); reads use a pool of their own, which
 //! WAL lets run beside the writer.
 
+mod enrichment;
 mod identity;
 mod queue;
 mod rows;
@@ -562,5 +563,37 @@ impl Store for SqliteStore {
         .fetch_one(&self.read)
         .await
         .map_err(StoreError::backend)
+    }
+
+    async fn enrichment_inputs(&self, org_id: &str, event_id: &str) -> Result<Vec<EnrichmentInput>, StoreError> {
+        self.inputs(org_id, event_id).await
+    }
+
+    async fn cached_embeddings(
+        &self,
+        org_id: &str,
+        model_id: &str,
+        text_hashes: &[String],
+    ) -> Result<Vec<(String, Vec<f32>)>, StoreError> {
+        self.cached(org_id, model_id, text_hashes).await
+    }
+
+    async fn save_embeddings(
+        &self,
+        org_id: &str,
+        model_id: &str,
+        entries: &[(String, Vec<f32>)],
+    ) -> Result<(), StoreError> {
+        self.cache(org_id, model_id, entries).await
+    }
+
+    async fn save_features(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        features: &[Features],
+        progress: &Map<String, Value>,
+    ) -> Result<bool, StoreError> {
+        self.features(lease, event_id, features, progress).await
     }
 }

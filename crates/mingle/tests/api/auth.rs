@@ -25,6 +25,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("PUT", "/events/ev-1/attendees:import", true),
     ("GET", "/events/ev-1/attendees", false),
     ("GET", "/events/ev-1/attendees/att-1/identity", false),
+    ("POST", "/events/ev-1/enrichment-runs", true),
     ("GET", "/events/ev-1/review-queue", false),
     ("GET", "/review-queue", false),
     ("POST", "/review-queue/00000000-0000-4000-8000-000000000000/resolve", true),

@@ -4,6 +4,7 @@
 mod harness;
 
 mod auth;
+mod enrichment;
 mod envelope;
 mod events;
 mod id_map;

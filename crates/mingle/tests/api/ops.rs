@@ -60,6 +60,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/events/{event_id}/attendees:import"),
     ("get", "/events/{event_id}/attendees"),
     ("get", "/events/{event_id}/attendees/{attendee_id}/identity"),
+    ("post", "/events/{event_id}/enrichment-runs"),
     ("get", "/events/{event_id}/review-queue"),
     ("get", "/review-queue"),
     ("post", "/review-queue/{review_id}/resolve"),

@@ -1,0 +1,227 @@
+//! Enrichment runs: each attendee's answers become features (normalized texts, goal
+//! category, seniority and function) and their texts become embeddings, cached per org
+//! and model by text hash so no text is encoded twice. Attendees whose inputs did not
+//! change since their last enrichment are skipped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mingle_core::canonical::hex;
+use mingle_core::enrich::{function, input_hash, normalize_list, normalize_text, seniority};
+use mingle_core::goals::{classify, GOAL_CATEGORIES};
+use mingle_core::{IdempotencyKey, RunKind, Timestamp};
+use mingle_encoder::Encoder;
+use mingle_store::models::{EnrichmentInput, Features, Lease, Run};
+use mingle_store::Store;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use crate::encoding::{EncoderSlot, EncoderState};
+use crate::events::event_not_found;
+use crate::runs::{Created, RunsService};
+use crate::worker::RunFailure;
+use crate::ServiceError;
+
+#[derive(Clone)]
+pub struct EnrichmentService {
+    store: Arc<dyn Store>,
+    runs: RunsService,
+    queued: Arc<Notify>,
+    encoder: EncoderSlot,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    total: usize,
+    processed: usize,
+    enriched: usize,
+    skipped: usize,
+    failed: usize,
+}
+
+impl Counts {
+    fn to_json(self) -> Map<String, Value> {
+        json!({"total": self.total, "processed": self.processed, "enriched": self.enriched,
+            "skipped": self.skipped, "failed": self.failed})
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+    }
+}
+
+/// An attendee's normalized inputs.
+struct Inputs {
+    attendee_id: String,
+    title: Option<String>,
+    goal: Option<String>,
+    needs: Vec<String>,
+    offers: Vec<String>,
+    interests: Vec<String>,
+    hash: String,
+}
+
+fn normalized(input: &EnrichmentInput, model_id: &str) -> Inputs {
+    let a = &input.answers;
+    let goal = a.goal.as_deref().map(normalize_text).filter(|g| !g.is_empty());
+    let list = |l: &Option<Vec<String>>| l.as_deref().map(normalize_list).unwrap_or_default();
+    let (needs, offers, interests) = (list(&a.needs), list(&a.offers), list(&a.interests));
+    let title = input.title.as_deref().map(normalize_text).filter(|t| !t.is_empty());
+    let bio = a.bio.as_deref().map(normalize_text).unwrap_or_default();
+    let join = |l: &[String]| l.join("\u{1f}");
+    let hash = input_hash(
+        model_id,
+        &[
+            goal.as_deref().unwrap_or(""),
+            &join(&needs),
+            &join(&offers),
+            &join(&interests),
+            &bio,
+            title.as_deref().unwrap_or(""),
+        ],
+    );
+    Inputs { attendee_id: input.attendee_id.clone(), title, goal, needs, offers, interests, hash }
+}
+
+fn text_hash(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+impl EnrichmentService {
+    pub fn new(store: Arc<dyn Store>, runs: RunsService, queued: Arc<Notify>, encoder: EncoderSlot) -> Self {
+        Self { store, runs, queued, encoder }
+    }
+
+    pub async fn start(
+        &self,
+        org_id: &str,
+        event_id: &str,
+        key: IdempotencyKey,
+        webhook_url: Option<String>,
+        request_hash: String,
+    ) -> Result<Created, ServiceError> {
+        if self.store.get_event(org_id, event_id).await?.is_none() {
+            return Err(event_not_found(event_id));
+        }
+        let progress = Counts::default().to_json();
+        let created = self
+            .runs
+            .create_event_run(org_id, event_id, RunKind::Enrichment, key, webhook_url, progress, request_hash, None)
+            .await?;
+        if created.created {
+            self.queued.notify_waiters();
+        }
+        Ok(created)
+    }
+
+    /// The encoder, waiting a little if it is still loading.
+    async fn encoder(&self) -> Result<Arc<dyn Encoder>, RunFailure> {
+        for _ in 0..300 {
+            match self.encoder.state() {
+                EncoderState::Ready(e) => return Ok(e),
+                EncoderState::Unavailable(why) => {
+                    return Err(RunFailure {
+                        code: "MODEL_UNAVAILABLE",
+                        message: format!("The encoder is unavailable: {why}"),
+                        lost: false,
+                    })
+                }
+                EncoderState::Loading => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        Err(RunFailure {
+            code: "MODEL_UNAVAILABLE",
+            message: "The encoder did not finish loading.".into(),
+            lost: false,
+        })
+    }
+
+    /// Embeddings of `texts` by text hash: from the cache, the rest encoded and cached.
+    async fn embed(
+        &self,
+        org_id: &str,
+        encoder: &Arc<dyn Encoder>,
+        texts: Vec<String>,
+    ) -> Result<HashMap<String, Vec<f32>>, RunFailure> {
+        let mut by_hash: HashMap<String, String> = texts.into_iter().map(|t| (text_hash(&t), t)).collect();
+        let hashes: Vec<String> = by_hash.keys().cloned().collect();
+        let mut vectors: HashMap<String, Vec<f32>> =
+            self.store.cached_embeddings(org_id, encoder.model_id(), &hashes).await?.into_iter().collect();
+        by_hash.retain(|h, _| !vectors.contains_key(h));
+        if !by_hash.is_empty() {
+            let (hashes, texts): (Vec<String>, Vec<String>) = by_hash.into_iter().unzip();
+            let model = encoder.clone();
+            let encoded = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                model.encode(&refs)
+            })
+            .await
+            .map_err(|e| RunFailure::internal(e.to_string()))?
+            .map_err(|e| RunFailure::internal(e.to_string()))?;
+            let entries: Vec<(String, Vec<f32>)> = hashes.into_iter().zip(encoded).collect();
+            self.store.save_embeddings(org_id, encoder.model_id(), &entries).await?;
+            vectors.extend(entries);
+        }
+        Ok(vectors)
+    }
+
+    pub async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
+        let event_id =
+            run.event_id.clone().ok_or_else(|| RunFailure::internal("an enrichment run without an event"))?;
+        let encoder = self.encoder().await?;
+        let inputs = self.store.enrichment_inputs(&run.org_id, &event_id).await?;
+        let mut counts = Counts { total: inputs.len(), ..Counts::default() };
+        let mut todo = Vec::new();
+        for input in &inputs {
+            let n = normalized(input, encoder.model_id());
+            if input.previous_hash.as_deref() == Some(n.hash.as_str()) {
+                counts.skipped += 1;
+                counts.processed += 1;
+            } else {
+                todo.push(n);
+            }
+        }
+        if !self.store.set_progress(lease, &counts.to_json(), Timestamp::now()).await? {
+            return Err(RunFailure::lost());
+        }
+        // Every text matching will compare, and the category prototypes, in one pass.
+        let mut texts: Vec<String> =
+            GOAL_CATEGORIES.iter().flat_map(|(_, sentences)| sentences.iter().map(|s| s.to_string())).collect();
+        for n in &todo {
+            texts.extend(n.goal.iter().cloned());
+            texts.extend(n.needs.iter().cloned());
+            texts.extend(n.offers.iter().cloned());
+        }
+        let vectors = self.embed(&run.org_id, &encoder, texts).await?;
+        let prototypes: Vec<Vec<Vec<f32>>> = GOAL_CATEGORIES
+            .iter()
+            .map(|(_, sentences)| sentences.iter().map(|s| vectors[&text_hash(s)].clone()).collect())
+            .collect();
+        let now = Timestamp::now();
+        let features: Vec<Features> = todo
+            .into_iter()
+            .map(|n| {
+                let category = n.goal.as_deref().map(|g| classify(&vectors[&text_hash(g)], &prototypes));
+                Features {
+                    attendee_id: n.attendee_id,
+                    input_hash: n.hash,
+                    model_id: encoder.model_id().to_owned(),
+                    goal_category: category.map(|c| c.0.to_owned()),
+                    goal_score: category.map(|c| c.1),
+                    seniority: n.title.as_deref().and_then(seniority).map(str::to_owned),
+                    function: n.title.as_deref().and_then(function).map(str::to_owned),
+                    features: json!({"goal": n.goal, "needs": n.needs, "offers": n.offers, "interests": n.interests}),
+                    enriched_at: now,
+                }
+            })
+            .collect();
+        counts.enriched = features.len();
+        counts.processed = counts.total;
+        if self.store.save_features(lease, &event_id, &features, &counts.to_json()).await? {
+            Ok(())
+        } else {
+            Err(RunFailure::lost())
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Enrichment inputs, features and the embedding cache in SQLite.
+
+use mingle_core::Timestamp;
+use serde_json::{Map, Value};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::identity::{fetch_in, membership_from_row};
+use super::rows::get;
+use super::SqliteStore;
+use crate::models::{EnrichmentInput, Features, Lease};
+use crate::StoreError;
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+fn to_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn from_blob(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+impl SqliteStore {
+    pub(super) async fn inputs(&self, org_id: &str, event_id: &str) -> Result<Vec<EnrichmentInput>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.*, a.title, f.input_hash AS previous_hash
+             FROM event_attendees m
+             JOIN attendees a ON a.org_id = m.org_id AND a.attendee_id = m.attendee_id
+             LEFT JOIN attendee_features f ON f.org_id = m.org_id AND f.event_id = m.event_id AND f.attendee_id = m.attendee_id
+             WHERE m.org_id = ? AND m.event_id = ?
+             ORDER BY m.attendee_id",
+        )
+        .bind(org_id)
+        .bind(event_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let m = membership_from_row(r)?;
+                Ok(EnrichmentInput {
+                    attendee_id: m.attendee_id,
+                    title: get(r, "title")?,
+                    answers: m.answers,
+                    previous_hash: get(r, "previous_hash")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn cached(
+        &self,
+        org_id: &str,
+        model_id: &str,
+        hashes: &[String],
+    ) -> Result<Vec<(String, Vec<f32>)>, StoreError> {
+        let mut conn = self.read.acquire().await.map_err(db)?;
+        let rows = fetch_in(
+            &mut conn,
+            "SELECT text_hash, vector FROM embedding_cache WHERE org_id = ? AND model_id = ? AND text_hash IN ({})",
+            &[org_id, model_id],
+            hashes,
+        )
+        .await?;
+        rows.iter().map(|r| Ok((get(r, "text_hash")?, from_blob(&get::<Vec<u8>>(r, "vector")?)))).collect()
+    }
+
+    pub(super) async fn cache(
+        &self,
+        org_id: &str,
+        model_id: &str,
+        entries: &[(String, Vec<f32>)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await.map_err(db)?;
+        for chunk in entries.chunks(400) {
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "INSERT OR IGNORE INTO embedding_cache (org_id, model_id, text_hash, vector) ",
+            );
+            b.push_values(chunk, |mut row, (hash, vector)| {
+                row.push_bind(org_id).push_bind(model_id).push_bind(hash).push_bind(to_blob(vector));
+            });
+            b.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    pub(super) async fn features(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        features: &[Features],
+        progress: &Map<String, Value>,
+    ) -> Result<bool, StoreError> {
+        let org_id = lease.org_id.as_str();
+        let now = Timestamp::now().millis();
+        let mut tx = self.write.begin().await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'succeeded', progress = ?, terminal_at = ?, updated_at = ?, lease_owner = NULL,
+                lease_expires_at = NULL
+             WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
+        )
+        .bind(serde_json::to_string(progress).expect("JSON serializes"))
+        .bind(now)
+        .bind(now)
+        .bind(org_id)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for chunk in features.chunks(400) {
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO attendee_features (org_id, event_id, attendee_id, input_hash, model_id, goal_category,
+                    goal_score, seniority, function, features, enriched_at) ",
+            );
+            b.push_values(chunk, |mut row, f| {
+                row.push_bind(org_id)
+                    .push_bind(event_id)
+                    .push_bind(&f.attendee_id)
+                    .push_bind(&f.input_hash)
+                    .push_bind(&f.model_id)
+                    .push_bind(&f.goal_category)
+                    .push_bind(f.goal_score)
+                    .push_bind(&f.seniority)
+                    .push_bind(&f.function)
+                    .push_bind(f.features.to_string())
+                    .push_bind(f.enriched_at.millis());
+            });
+            b.push(
+                " ON CONFLICT (org_id, event_id, attendee_id) DO UPDATE SET input_hash = excluded.input_hash,
+                  model_id = excluded.model_id, goal_category = excluded.goal_category, goal_score = excluded.goal_score,
+                  seniority = excluded.seniority, function = excluded.function, features = excluded.features,
+                  enriched_at = excluded.enriched_at",
+            );
+            b.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+}
