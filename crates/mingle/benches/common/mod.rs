@@ -1,0 +1,181 @@
+//! What the benchmarks share: realistic attendee rows, a peak-memory reading, and an
+//! in-process app with its worker.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use axum::body::Body;
+use clap::Parser;
+use http::Request;
+use http_body_util::BodyExt;
+use mingle::cli::{Cli, Command};
+use mingle_core::Scope;
+use mingle_service::Services;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const FIRST: [&str; 24] = [
+    "Jordan", "Priya", "Mateo", "Aisha", "Liam", "Sofía", "Chen", "Olga", "Kwame", "Hannah", "Ravi", "Emma", "Yuki",
+    "Lucas", "Fatima", "Noah", "Zoë", "Diego", "Ingrid", "Omar", "Mei", "Jonas", "Amara", "Tomás",
+];
+const LAST: [&str; 20] = [
+    "Lee",
+    "Patel",
+    "García",
+    "Okafor",
+    "Schmidt",
+    "Rossi",
+    "Nguyen",
+    "Kowalski",
+    "Haddad",
+    "Johansson",
+    "Silva",
+    "Tanaka",
+    "Müller",
+    "O'Brien",
+    "Dubois",
+    "Khan",
+    "Novak",
+    "Ibrahim",
+    "Larsen",
+    "Moreau",
+];
+const TITLES: [&str; 8] = [
+    "VP Product",
+    "Founder & CEO",
+    "Head of Engineering",
+    "Partner",
+    "Angel Investor",
+    "CTO",
+    "Recruiter",
+    "Data Scientist",
+];
+const GOALS: [&str; 6] = [
+    "Raise a seed round for our fintech startup",
+    "Hire senior backend engineers",
+    "Find early-stage climate companies to invest in",
+    "Meet design partners for our analytics product",
+    "Learn how others scale platform teams",
+    "Find a mentor in product leadership",
+];
+const NEEDS: [&str; 6] = [
+    "seed funding",
+    "senior engineers",
+    "dealflow in climate tech",
+    "pilot customers",
+    "advice on scaling",
+    "a mentor",
+];
+const OFFERS: [&str; 6] = [
+    "angel investment",
+    "engineering leadership advice",
+    "introductions to VCs",
+    "product feedback",
+    "data science mentoring",
+    "hiring help",
+];
+
+pub fn row(i: usize) -> Value {
+    let (first, last) = (FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]);
+    // About 2% of rows are a second record of an earlier person (same name and email
+    // under another ID): identity resolution links them.
+    let person = if i % 50 == 49 { i - 7 } else { i };
+    let (pf, pl) = (FIRST[person % FIRST.len()], LAST[(person / FIRST.len()) % LAST.len()]);
+    let mut r = json!({
+        "attendee_id": format!("crm-{i:06}"),
+        "name": format!("{pf} {pl}"),
+        "email": format!("{}.{}.{person}@example.com", pf.to_lowercase(), pl.to_lowercase()),
+        "title": TITLES[i % TITLES.len()],
+        "company": format!("Company {}", i % 1_999),
+        "raw_data": {
+            "source": "crm-export",
+            "goal": GOALS[i % GOALS.len()],
+            "needs": [NEEDS[i % NEEDS.len()], NEEDS[(i + 2) % NEEDS.len()]],
+            "offers": OFFERS[(i + 1) % OFFERS.len()],
+            "interests": ["fintech", "ai", "climate"],
+            "role_at_event": if i.is_multiple_of(10) { "speaker" } else { "attendee" },
+        }
+    });
+    if i.is_multiple_of(2) {
+        r["linkedin_url"] =
+            json!(format!("https://www.linkedin.com/in/{}-{}-{i}/", first.to_lowercase(), last.to_lowercase()));
+    }
+    r
+}
+
+pub fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+pub async fn call(app: &axum::Router, req: Request<Body>) -> (u16, Value) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The router over a fresh SQLite database, with a worker, and a write token.
+pub struct BenchApp {
+    pub app: axum::Router,
+    pub services: Services,
+    pub token: String,
+    _stop: tokio::sync::watch::Sender<bool>,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let store = mingle_store::connect(&url).await.unwrap();
+        let services = Services::new(store);
+        let org = services.accounts.create_org("Bench").await.unwrap();
+        let token =
+            services.accounts.create_service_account(&org.org_id, vec![Scope::Write], None).await.unwrap().token;
+        let argv = ["mingle", "serve", "--rate-limit-per-sec", "1000000", "--rate-limit-burst", "1000000"];
+        let Command::Serve(args) = Cli::parse_from(argv).command else { unreachable!() };
+        let app = mingle::serve::app(services.clone(), &args);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let settings =
+            mingle_service::worker::WorkerSettings { poll: Duration::from_millis(5), ..args.worker.settings() };
+        tokio::spawn(services.worker(settings).run(stopped));
+        Self { app, services, token, _stop: stop, _dir: dir }
+    }
+
+    pub fn request(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> Request<Body> {
+        Request::builder()
+            .method(method)
+            .uri(format!("/api/v0/partner{path}"))
+            .header("authorization", format!("Bearer {}", self.token))
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap()
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> (u16, Value) {
+        call(&self.app, self.request(method, path, body)).await
+    }
+
+    /// Polls a run until it is terminal.
+    pub async fn wait(&self, run_id: &str) -> Value {
+        loop {
+            let (_, run) = self.call("GET", &format!("/runs/{run_id}"), None).await;
+            if ["succeeded", "partial", "failed"].contains(&run["status"].as_str().unwrap_or("")) {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    pub fn import_body(rows: usize, key: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({"idempotency_key": key, "attendees": (0..rows).map(row).collect::<Vec<_>>()}))
+            .unwrap()
+    }
+}
