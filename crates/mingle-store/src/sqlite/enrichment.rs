@@ -1,10 +1,10 @@
 //! Enrichment inputs, features and the embedding cache in SQLite.
 
-use mingle_core::Timestamp;
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::identity::{fetch_in, membership_from_row};
+use super::queue::succeed_under_lease;
 use super::rows::get;
 use super::SqliteStore;
 use crate::models::{EnrichmentInput, Features, Lease};
@@ -94,23 +94,8 @@ impl SqliteStore {
         progress: &Map<String, Value>,
     ) -> Result<bool, StoreError> {
         let org_id = lease.org_id.as_str();
-        let now = Timestamp::now().millis();
         let mut tx = self.write.begin().await.map_err(db)?;
-        let done = sqlx::query(
-            "UPDATE runs SET status = 'succeeded', progress = ?, terminal_at = ?, updated_at = ?, lease_owner = NULL,
-                lease_expires_at = NULL
-             WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
-        )
-        .bind(serde_json::to_string(progress).expect("JSON serializes"))
-        .bind(now)
-        .bind(now)
-        .bind(org_id)
-        .bind(&lease.run_id)
-        .bind(&lease.owner)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
+        if !succeed_under_lease(&mut tx, lease, progress).await? {
             return Ok(false);
         }
         for chunk in features.chunks(400) {

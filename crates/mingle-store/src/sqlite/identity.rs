@@ -8,6 +8,7 @@ use mingle_core::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::queue::succeed_under_lease;
 use super::rows::{get, opt_ts, ts};
 use super::SqliteStore;
 use crate::models::*;
@@ -381,36 +382,12 @@ impl SqliteStore {
         // true until commit.
         let mut tx = self.write.begin().await.map_err(db)?;
         let org_id = lease.org_id.as_str();
-        let held: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM runs WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running')",
-        )
-        .bind(org_id)
-        .bind(&lease.run_id)
-        .bind(&lease.owner)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        if !held {
-            return Ok(false);
-        }
         let snap = snapshot(&mut tx, org_id, event_id, query).await?;
         let plan = plan(snap);
         write_plan(&mut tx, org_id, &plan).await?;
-        let now = Timestamp::now().millis();
-        sqlx::query(
-            "UPDATE runs SET status = 'succeeded', progress = ?, terminal_at = ?, updated_at = ?, lease_owner = NULL,
-                lease_expires_at = NULL
-             WHERE org_id = ? AND run_id = ? AND lease_owner = ?",
-        )
-        .bind(serde_json::to_string(&plan.progress).expect("JSON serializes"))
-        .bind(now)
-        .bind(now)
-        .bind(org_id)
-        .bind(&lease.run_id)
-        .bind(&lease.owner)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        if !succeed_under_lease(&mut tx, lease, &plan.progress).await? {
+            return Ok(false);
+        }
         tx.commit().await.map_err(db)?;
         Ok(true)
     }

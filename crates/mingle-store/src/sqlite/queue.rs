@@ -4,6 +4,7 @@
 
 use mingle_core::{RunStatus, Timestamp};
 use serde_json::{Map, Value};
+use sqlx::SqliteConnection;
 
 use super::rows::{json_text, run_from_row};
 use super::SqliteStore;
@@ -109,4 +110,30 @@ impl SqliteStore {
         .map_err(StoreError::backend)?;
         Ok(())
     }
+}
+
+/// Inside a run's final transaction: marks the run `succeeded` with `progress` if
+/// `lease` still holds it. `false` means the lease was lost and the caller must not
+/// commit (dropping the transaction rolls everything back).
+pub(super) async fn succeed_under_lease(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    progress: &Map<String, Value>,
+) -> Result<bool, StoreError> {
+    let now = Timestamp::now().millis();
+    let done = sqlx::query(
+        "UPDATE runs SET status = 'succeeded', progress = ?, terminal_at = ?, updated_at = ?, lease_owner = NULL,
+            lease_expires_at = NULL
+         WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
+    )
+    .bind(json_text(progress))
+    .bind(now)
+    .bind(now)
+    .bind(&lease.org_id)
+    .bind(&lease.run_id)
+    .bind(&lease.owner)
+    .execute(conn)
+    .await
+    .map_err(StoreError::backend)?;
+    Ok(done.rows_affected() == 1)
 }
