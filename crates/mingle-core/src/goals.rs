@@ -1,133 +1,174 @@
-//! Goal categories: the ten kinds of intent of domain.md, each described by a few
-//! prototype sentences. An attendee's goal is classified by the category whose
-//! prototypes its embedding is closest to (the caller embeds; this module only compares
-//! vectors, so it stays pure).
+//! Goal categories: the ten kinds of intent of domain.md.
+//!
+//! A goal is classified by a small linear head — multinomial logistic regression — over
+//! two kinds of feature: the goal's sentence embedding, which says what the goal is
+//! about, and lexical cue flags, which say which way it points. The embedding alone
+//! cannot tell "raise a seed round" from "meet founders raising a seed round"; phrases
+//! such as "our round" or "invest in" can. The head (`goal_head.json`) is trained by
+//! `scripts/train_goal_head.py` on `mingle-encoder/benches/data/goals_train.jsonl` and
+//! measured on the held-out `goals.jsonl` (figures in docs/benchmarks.md). The caller
+//! embeds; this module only computes, so it stays pure.
 
-/// The categories, in the order of `domain.md`, with prototype phrasings.
-pub const GOAL_CATEGORIES: [(&str, &[&str]); 10] = [
-    (
-        "fundraising",
-        &[
-            "we are raising money for our startup",
-            "I want to meet investors who could fund my company",
-            "close our seed round or series A",
-            "pitch our company to venture capital firms",
-            "find angel investors for our pre-seed round",
-        ],
-    ),
-    (
-        "investing",
-        &[
-            "I am an investor looking for startups to invest in",
-            "our fund wants to back early-stage founders",
-            "source deal flow and new investment opportunities",
-            "deploy capital into promising companies",
-            "meet founders raising a round we could lead",
-        ],
-    ),
-    (
-        "hiring",
-        &[
-            "we are hiring and want to recruit people for our team",
-            "find candidates to fill our open positions",
-            "build out my engineering team with new hires",
-            "recruit a head of sales for our company",
-            "grow our headcount this year",
-        ],
-    ),
-    (
-        "job_seeking",
-        &[
-            "I am looking for a new job",
-            "exploring my next role and career move",
-            "I want to get hired as an engineer",
-            "meet companies that might employ me",
-            "find my next position after my current contract ends",
-        ],
-    ),
-    (
-        "selling",
-        &[
-            "find customers for our product",
-            "we want to sell our software to new clients",
-            "generate leads and close deals for our service",
-            "land pilot customers and first paying users",
-            "meet buyers who need what we sell",
-        ],
-    ),
-    (
-        "buying",
-        &[
-            "we are evaluating vendors to purchase a tool",
-            "I need to buy a solution for my team",
-            "compare suppliers before we choose one",
-            "find a provider we can outsource this service to",
-            "shopping for software for our company",
-        ],
-    ),
-    (
-        "partnering",
-        &[
-            "find partners for an integration with our platform",
-            "build strategic partnerships with other companies",
-            "co-market and distribute together with a partner",
-            "explore a joint venture or collaboration between our companies",
-            "find channel and reseller partners",
-        ],
-    ),
-    (
-        "learning",
-        &[
-            "learn best practices from others",
-            "understand how other teams solve this problem",
-            "hear talks and study the latest trends",
-            "get up to speed on a new technology",
-            "pick up ideas and lessons from experts",
-        ],
-    ),
-    (
-        "mentoring",
-        &[
-            "mentor founders and give advice to people starting out",
-            "find a mentor to guide my career",
-            "coach and support junior people in my field",
-            "get guidance from an experienced leader",
-            "give back by advising early-career professionals",
-        ],
-    ),
-    (
-        "networking",
-        &[
-            "meet interesting people and expand my network",
-            "connect with peers in my industry",
-            "make new professional contacts",
-            "catch up with the community and meet new faces",
-            "socialize and build relationships at the event",
-        ],
-    ),
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+/// The categories, in the order of `domain.md`.
+pub const CATEGORIES: [&str; 10] = [
+    "fundraising",
+    "investing",
+    "hiring",
+    "job_seeking",
+    "selling",
+    "buying",
+    "partnering",
+    "learning",
+    "mentoring",
+    "networking",
 ];
 
-/// The category whose prototypes are most similar to `goal` (unit vectors), with that
-/// similarity. `prototypes[i]` holds the embeddings of `GOAL_CATEGORIES[i]`'s sentences.
-pub fn classify(goal: &[f32], prototypes: &[Vec<Vec<f32>>]) -> (&'static str, f32) {
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-    let mut best = (GOAL_CATEGORIES[0].0, f32::MIN);
-    for ((name, _), protos) in GOAL_CATEGORIES.iter().zip(prototypes) {
-        let score = protos.iter().map(|p| dot(goal, p)).fold(f32::MIN, f32::max);
-        if score > best.1 {
-            best = (name, score);
-        }
+#[derive(Deserialize)]
+struct HeadFile {
+    version: String,
+    dimension: usize,
+    categories: Vec<String>,
+    cues: Vec<Vec<String>>,
+    weights: Vec<Vec<f32>>,
+    bias: Vec<f32>,
+}
+
+/// The trained goal classifier.
+pub struct GoalClassifier {
+    version: String,
+    dimension: usize,
+    /// Each cue group's phrases, each padded with a space on both sides.
+    cues: Vec<Vec<String>>,
+    /// One row per category of [`CATEGORIES`]: embedding weights, then cue weights.
+    weights: Vec<Vec<f32>>,
+    bias: Vec<f32>,
+}
+
+/// A goal's category and the head's probability for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Classified {
+    pub category: &'static str,
+    pub probability: f32,
+}
+
+static BUNDLED: LazyLock<GoalClassifier> = LazyLock::new(|| {
+    GoalClassifier::from_json(include_str!("goal_head.json")).expect("the bundled goal head is valid (tested)")
+});
+
+impl GoalClassifier {
+    /// The head shipped with mingle.
+    pub fn bundled() -> &'static GoalClassifier {
+        &BUNDLED
     }
-    best
+
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let f: HeadFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if f.categories != CATEGORIES {
+            return Err(format!("categories {:?} are not those of domain.md, in order", f.categories));
+        }
+        let width = f.dimension + f.cues.len();
+        if f.weights.len() != CATEGORIES.len() || f.weights.iter().any(|w| w.len() != width) || f.bias.len() != 10 {
+            return Err(format!("weights must be 10 rows of {width} and the bias 10 values"));
+        }
+        let cues = f.cues.iter().map(|group| group.iter().map(|p| format!(" {} ", normalize(p).trim())).collect());
+        Ok(Self { version: f.version, dimension: f.dimension, cues: cues.collect(), weights: f.weights, bias: f.bias })
+    }
+
+    /// Identifies the head: enrichment results record it, so a new head re-enriches.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Which cue groups `goal` contains: 1.0 or 0.0 per group.
+    pub fn cue_flags(&self, goal: &str) -> Vec<f32> {
+        let text = normalize(goal);
+        self.cues.iter().map(|group| if group.iter().any(|p| text.contains(p.as_str())) { 1.0 } else { 0.0 }).collect()
+    }
+
+    /// The category of `goal`, given its unit embedding.
+    pub fn classify(&self, goal: &str, embedding: &[f32]) -> Classified {
+        assert_eq!(embedding.len(), self.dimension, "the goal head was trained on {}-d embeddings", self.dimension);
+        let flags = self.cue_flags(goal);
+        let logits: Vec<f32> = self
+            .weights
+            .iter()
+            .zip(&self.bias)
+            .map(|(w, b)| {
+                let (we, wc) = w.split_at(self.dimension);
+                b + dot(we, embedding) + dot(wc, &flags)
+            })
+            .collect();
+        // First of equal maxima, as the trainer's argmax.
+        let best = (0..logits.len()).fold(0, |best, i| if logits[i] > logits[best] { i } else { best });
+        let total: f32 = logits.iter().map(|l| (l - logits[best]).exp()).sum();
+        Classified { category: CATEGORIES[best], probability: 1.0 / total }
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Lowercase; every character that is not an ASCII letter or digit becomes a space; runs
+/// of spaces collapse; one space pads each end — so a cue phrase matches whole words.
+fn normalize(text: &str) -> String {
+    let mapped: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
+    format!(" {} ", mapped.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn tiny_head() -> GoalClassifier {
+        // 2-d embeddings, one cue group. Category 0 leans on the first embedding axis,
+        // category 1 on the cue.
+        let mut weights = vec![vec![0.0; 3]; 10];
+        weights[0] = vec![1.0, 0.0, 0.0];
+        weights[1] = vec![0.0, 0.0, 5.0];
+        let head = serde_json::json!({"version": "t", "dimension": 2, "categories": CATEGORIES,
+            "cues": [["invest in", "deal-flow"]], "weights": weights, "bias": vec![0.0; 10]});
+        GoalClassifier::from_json(&head.to_string()).unwrap()
+    }
+
     #[test]
-    fn the_closest_prototype_wins() {
-        let protos: Vec<Vec<Vec<f32>>> = (0..10).map(|i| vec![vec![if i == 3 { 1.0 } else { 0.0 }, 0.0]]).collect();
-        assert_eq!(classify(&[1.0, 0.0], &protos), ("job_seeking", 1.0));
+    fn cues_match_whole_words_after_normalization() {
+        let h = tiny_head();
+        assert_eq!(h.cue_flags("We INVEST   in fintech"), vec![1.0]);
+        assert_eq!(h.cue_flags("more deal flow, please"), vec![1.0], "punctuation is a space on both sides");
+        assert_eq!(h.cue_flags("reinvest into"), vec![0.0]);
+        assert_eq!(h.cue_flags("investing in"), vec![0.0], "whole words only");
+    }
+
+    #[test]
+    fn the_highest_logit_wins_with_its_softmax_probability() {
+        let h = tiny_head();
+        let c = h.classify("raise money", &[1.0, 0.0]);
+        assert_eq!(c.category, "fundraising");
+        let expected = 1.0f32.exp() / (1.0f32.exp() + 9.0);
+        assert!((c.probability - expected).abs() < 1e-6);
+        assert_eq!(h.classify("we invest in startups", &[1.0, 0.0]).category, "investing");
+    }
+
+    #[test]
+    fn a_malformed_head_is_refused() {
+        let mut head: serde_json::Value = serde_json::from_str(include_str!("goal_head.json")).unwrap();
+        head["bias"] = serde_json::json!([0.0]);
+        assert!(GoalClassifier::from_json(&head.to_string()).is_err());
+        head["categories"] = serde_json::json!(["a"]);
+        let error = GoalClassifier::from_json(&head.to_string()).err().expect("refused");
+        assert!(error.contains("categories"), "{error}");
+    }
+
+    #[test]
+    fn the_bundled_head_loads() {
+        let h = GoalClassifier::bundled();
+        assert_eq!(h.dimension, 384);
+        assert!(!h.cues.is_empty());
     }
 }

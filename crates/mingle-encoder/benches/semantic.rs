@@ -4,7 +4,8 @@
 //!   words (label 1) and that share words but do not (label 0). Printed: the ROC AUC of
 //!   the cosine similarity as a score for "answers".
 //! - `data/goals.jsonl`: goals labeled with one of the ten categories. Printed: the
-//!   accuracy of `mingle_core::goals::classify` (nearest category prototype).
+//!   accuracy of mingle's goal head (`mingle_core::goals`) on this held-out set; the
+//!   head is trained on `data/goals_train.jsonl` only (`scripts/train_goal_head.py`).
 //!
 //!     cargo bench -p mingle-encoder --bench semantic
 
@@ -12,7 +13,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use mingle_core::goals::{classify, GOAL_CATEGORIES};
+use mingle_core::goals::{GoalClassifier, CATEGORIES};
 use mingle_encoder::{cosine, Encoder};
 use serde_json::Value;
 
@@ -66,14 +67,14 @@ fn main() {
     println!("  ROC AUC of cosine similarity   {:.3}", roc_auc(&scored));
 
     let goals = lines("goals.jsonl");
-    let prototypes: Vec<Vec<Vec<f32>>> =
-        GOAL_CATEGORIES.iter().map(|(_, sentences)| encoder.encode(sentences).unwrap()).collect();
+    let head = GoalClassifier::bundled();
     let goal_vectors = embed_all(goals.iter().map(|g| g["goal"].as_str().unwrap()).collect());
     let mut per_category: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut confusions: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for g in &goals {
         let truth = g["category"].as_str().unwrap();
-        let (predicted, _) = classify(&goal_vectors[g["goal"].as_str().unwrap()], &prototypes);
+        let goal = g["goal"].as_str().unwrap();
+        let predicted = head.classify(goal, &goal_vectors[goal]).category;
         let entry = per_category.entry(category_name(truth)).or_default();
         entry.1 += 1;
         if predicted == truth {
@@ -83,7 +84,7 @@ fn main() {
         }
     }
     let correct: usize = per_category.values().map(|c| c.0).sum();
-    println!("goal categories: {} labeled goals", goals.len());
+    println!("goal categories: {} held-out labeled goals, head {}", goals.len(), head.version());
     println!("  accuracy                       {:.3}", correct as f64 / goals.len() as f64);
     for (category, (ok, total)) in &per_category {
         println!("    {category:<12} {ok:>3}/{total:<3}");
@@ -97,5 +98,5 @@ fn main() {
 
 /// The `'static` name of a labeled category.
 fn category_name(truth: &str) -> &'static str {
-    GOAL_CATEGORIES.iter().map(|(c, _)| *c).find(|c| *c == truth).expect("a known category")
+    CATEGORIES.iter().copied().find(|c| *c == truth).expect("a known category")
 }

@@ -1,10 +1,13 @@
 //! mingle's sentence encoder: text in, a unit-length embedding out, fully offline.
 //!
 //! [`Encoder`] is what the rest of mingle uses; [`MiniLm`] implements it with
-//! all-MiniLM-L6-v2 run in process by candle: WordPiece tokens, the 6-layer BERT, mean
-//! pooling over real tokens (padding excluded by the attention mask), L2 normalization.
+//! all-MiniLM-L6-v2 run in process: WordPiece tokens (`tokenizers`), the weights read by
+//! candle, the 6-layer BERT forward pass packed for throughput (`bert`, `kernels`), mean
+//! pooling over each text's tokens, L2 normalization.
 //! Another model can be added behind the same trait.
 
+mod bert;
+mod kernels;
 mod minilm;
 
 pub use minilm::MiniLm;

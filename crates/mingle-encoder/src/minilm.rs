@@ -1,15 +1,13 @@
-//! all-MiniLM-L6-v2 with candle.
+//! all-MiniLM-L6-v2: loading (verified weights, tokenizer) and batching over the cores.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use candle_core::{DType, Device, Tensor, D};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
+use crate::bert::{Bert, Scratch, Shape};
 use crate::{Encoder, EncoderError};
 
 /// SHA-256 of the weights this code was checked against (`model.safetensors` of the
@@ -17,16 +15,16 @@ use crate::{Encoder, EncoderError};
 pub const WEIGHTS_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
 /// The model's sequence limit (sentence_bert_config.json): longer texts are truncated.
 const MAX_TOKENS: usize = 256;
-/// Most tokens (padded) in one forward pass; batches of similar length share one.
-const BATCH_TOKENS: usize = 1024;
+/// Tokens packed into one forward pass: enough rows for the matrix products to run near
+/// the CPU's peak, few enough for the activations to stay in cache.
+const BATCH_TOKENS: usize = 512;
 
-/// A batch's index and its embeddings.
+/// The index of a batch's first text, and the batch's embeddings.
 type BatchOut = (usize, Vec<Vec<f32>>);
 
 pub struct MiniLm {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
-    device: Device,
     id: String,
 }
 
@@ -71,53 +69,38 @@ impl MiniLm {
                 weights.display()
             )));
         }
-        let config: Config = serde_json::from_str(&std::fs::read_to_string(&config_path).map_err(failed)?)
+        let shape: Shape = serde_json::from_str(&std::fs::read_to_string(&config_path).map_err(failed)?)
             .map_err(|e| EncoderError::Corrupt(format!("{}: {e}", config_path.display())))?;
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
             .map_err(|e| EncoderError::Corrupt(format!("{}: {e}", tokenizer_path.display())))?;
-        // Padding is done per batch below, so that a text's embedding never depends on
-        // what it was batched with.
         tokenizer.with_padding(None);
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS.min(shape.max_position_embeddings),
+                ..Default::default()
+            }))
             .map_err(failed)?;
-        let device = Device::Cpu;
-        // SAFETY: the file is memory-mapped read-only and was just verified; mingle
-        // never writes to model files while running.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }.map_err(failed)?;
-        let model = BertModel::load(vb, &config).map_err(failed)?;
-        Ok(Self { model, tokenizer, device, id: format!("all-MiniLM-L6-v2@{}", &WEIGHTS_SHA256[..12]) })
+        let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu)
+            .map_err(|e| EncoderError::Corrupt(format!("{}: {e}", weights.display())))?;
+        let model = Bert::from_tensors(&tensors, shape)?;
+        Ok(Self { model, tokenizer, id: format!("all-MiniLM-L6-v2@{}", &WEIGHTS_SHA256[..12]) })
+    }
+
+    /// How many tokens each text becomes ([CLS] and [SEP] included, after truncation):
+    /// what the encoder's work is proportional to.
+    pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>, EncoderError> {
+        Ok(self.tokenize(texts)?.iter().map(Vec::len).collect())
+    }
+
+    /// Floating-point operations of the dense layers per token (two per multiply-add);
+    /// attention adds a little more, growing with text length.
+    pub fn flops_per_token(&self) -> u64 {
+        self.model.flops_per_token()
     }
 
     /// Token IDs of each text (with [CLS] and [SEP], truncated).
     fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, EncoderError> {
         texts.iter().map(|t| self.tokenizer.encode(*t, true).map(|e| e.get_ids().to_vec()).map_err(failed)).collect()
-    }
-
-    /// One forward pass over texts of similar length, padded to the longest.
-    fn encode_batch(&self, batch: &[&Vec<u32>]) -> Result<Vec<Vec<f32>>, EncoderError> {
-        let len = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(batch.len() * len);
-        let mut mask = Vec::with_capacity(batch.len() * len);
-        for row in batch {
-            ids.extend(row.iter().copied());
-            ids.extend(std::iter::repeat_n(0u32, len - row.len()));
-            mask.extend(std::iter::repeat_n(1u32, row.len()));
-            mask.extend(std::iter::repeat_n(0u32, len - row.len()));
-        }
-        let shape = (batch.len(), len);
-        let ids = Tensor::from_vec(ids, shape, &self.device).map_err(failed)?;
-        let mask = Tensor::from_vec(mask, shape, &self.device).map_err(failed)?;
-        let types = ids.zeros_like().map_err(failed)?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask)).map_err(failed)?;
-        // Mean over real tokens: padding positions are multiplied by zero and not counted.
-        let mask = mask.to_dtype(DType::F32).map_err(failed)?.unsqueeze(2).map_err(failed)?;
-        let summed = hidden.broadcast_mul(&mask).and_then(|t| t.sum(1)).map_err(failed)?;
-        let counts = mask.sum(1).map_err(failed)?;
-        let mean = summed.broadcast_div(&counts).map_err(failed)?;
-        let norms = mean.sqr().and_then(|t| t.sum_keepdim(D::Minus1)).and_then(|t| t.sqrt()).map_err(failed)?;
-        let unit = mean.broadcast_div(&norms).map_err(failed)?;
-        unit.to_vec2::<f32>().map_err(failed)
     }
 }
 
@@ -132,47 +115,45 @@ impl Encoder for MiniLm {
 
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
         let tokens = self.tokenize(texts)?;
-        // Sort by length so each batch pads little; restore the caller's order after.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| tokens[i].len());
+        // Consecutive texts are packed until a batch holds BATCH_TOKENS tokens. Packing
+        // needs no padding, so a text's embedding never depends on its batch-mates.
         let mut batches: Vec<std::ops::Range<usize>> = Vec::new();
-        let mut start = 0;
-        while start < order.len() {
-            let mut end = start + 1;
-            while end < order.len() && (end - start + 1) * tokens[order[end]].len().max(1) <= BATCH_TOKENS {
-                end += 1;
+        let (mut start, mut filled) = (0, 0);
+        for (i, ids) in tokens.iter().enumerate() {
+            filled += ids.len();
+            if filled >= BATCH_TOKENS {
+                batches.push(start..i + 1);
+                (start, filled) = (i + 1, 0);
             }
-            batches.push(start..end);
-            start = end;
         }
-        // Batches run on every core: the matrix products parallelize inside candle, but
-        // the rest of a forward pass (activations, softmax, copies) does not.
+        if start < tokens.len() {
+            batches.push(start..tokens.len());
+        }
+        // One batch per core at a time, each with its own scratch buffers and a
+        // single-threaded matrix product: no synchronization inside a forward pass.
         let next = AtomicUsize::new(0);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(batches.len().max(1));
-        let results: Vec<Result<Vec<BatchOut>, EncoderError>> = std::thread::scope(|scope| {
+        let results: Vec<std::thread::Result<Vec<BatchOut>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
                     scope.spawn(|| {
+                        let mut scratch = Scratch::default();
                         let mut done = Vec::new();
-                        loop {
-                            let b = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(range) = batches.get(b) else { return Ok(done) };
-                            let batch: Vec<&Vec<u32>> = order[range.clone()].iter().map(|&i| &tokens[i]).collect();
-                            done.push((b, self.encode_batch(&batch)?));
+                        while let Some(range) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                            let batch: Vec<&[u32]> = tokens[range.clone()].iter().map(Vec::as_slice).collect();
+                            done.push((range.start, self.model.embed(&batch, &mut scratch)));
                         }
+                        done
                     })
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(failed("an encoder thread panicked"))))
-                .collect()
+            handles.into_iter().map(|h| h.join()).collect()
         });
         let mut out = vec![Vec::new(); texts.len()];
         for result in results {
-            for (b, vectors) in result? {
+            for (first, vectors) in result.map_err(|_| failed("an encoder thread panicked"))? {
                 for (k, v) in vectors.into_iter().enumerate() {
-                    out[order[batches[b].start + k]] = v;
+                    out[first + k] = v;
                 }
             }
         }

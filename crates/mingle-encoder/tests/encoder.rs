@@ -55,11 +55,12 @@ fn agrees_with_the_independent_reference() {
 }
 
 #[test]
-fn padding_does_not_change_an_embedding() {
+fn batching_and_padding_do_not_change_an_embedding() {
     let e = encoder();
     let short = "Seed funding";
     let alone = e.encode(&[short]).unwrap().remove(0);
-    // Batched with a much longer text, the short one is padded; its embedding is the same.
+    // Batched with a much longer text (in one forward pass, where a padded implementation
+    // would pad it), the short text's embedding is the same as alone.
     let long = "We are a fintech startup in Berlin looking for seed funding, design partners and two senior engineers";
     let batched = e.encode(&[long, short, "x"]).unwrap();
     let diff: f32 = alone.iter().zip(&batched[1]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);

@@ -6,6 +6,7 @@ use mingle_core::cursor::Position;
 use mingle_store::models::{AttendeeListing, Decision};
 use mingle_store::Store;
 
+use crate::enrichment::show_current_enrichment;
 use crate::events::event_not_found;
 use crate::pagination::PageRequest;
 use crate::{Page, ServiceError};
@@ -32,7 +33,8 @@ impl AttendeesService {
         self.store.get_event(org_id, event_id).await?.map(|_| ()).ok_or_else(|| event_not_found(event_id))
     }
 
-    /// The event's attendees by `attendee_id`; merged aliases are not listed.
+    /// The event's attendees by `attendee_id`; merged aliases are not listed. Goal, needs
+    /// and offers are the enriched ones while the attendee's enrichment is current.
     pub async fn list(
         &self,
         org_id: &str,
@@ -40,7 +42,8 @@ impl AttendeesService {
         page: &PageRequest,
     ) -> Result<Page<AttendeeListing>, ServiceError> {
         self.require_event(org_id, event_id).await?;
-        let rows = self.store.list_attendees(org_id, event_id, &page.probe()).await?;
+        let mut rows = self.store.list_attendees(org_id, event_id, &page.probe()).await?;
+        rows.iter_mut().for_each(show_current_enrichment);
         Ok(page.finish(rows, |a| Position { key: 0, id: a.attendee_id.clone() }))
     }
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use mingle_core::canonical::hex;
 use mingle_core::enrich::{function, input_hash, normalize_list, normalize_text, seniority};
-use mingle_core::goals::{classify, GOAL_CATEGORIES};
+use mingle_core::goals::GoalClassifier;
 use mingle_core::{IdempotencyKey, RunKind, Timestamp};
 use mingle_encoder::Encoder;
-use mingle_store::models::{EnrichmentInput, Features, Lease, Run};
+use mingle_store::models::{AttendeeListing, EnrichmentInput, Features, Lease, Run};
 use mingle_store::Store;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -70,9 +70,11 @@ fn normalized(input: &EnrichmentInput, model_id: &str) -> Inputs {
     let title = input.title.as_deref().map(normalize_text).filter(|t| !t.is_empty());
     let bio = a.bio.as_deref().map(normalize_text).unwrap_or_default();
     let join = |l: &[String]| l.join("\u{1f}");
+    // The goal head's version is hashed too: a new head re-enriches every attendee.
     let hash = input_hash(
         model_id,
         &[
+            GoalClassifier::bundled().version(),
             goal.as_deref().unwrap_or(""),
             &join(&needs),
             &join(&offers),
@@ -82,6 +84,33 @@ fn normalized(input: &EnrichmentInput, model_id: &str) -> Inputs {
         ],
     );
     Inputs { attendee_id: input.attendee_id.clone(), title, goal, needs, offers, interests, hash }
+}
+
+/// Shows an attendee's enriched (normalized) goal, needs and offers in place of the
+/// answers as imported — but only while that enrichment is current: an enrichment whose
+/// input hash no longer matches the answers (a re-import changed them) is not shown.
+/// Fields the partner never set stay null.
+pub fn show_current_enrichment(listing: &mut AttendeeListing) {
+    let Some(enriched) = listing.enrichment.as_ref() else { return };
+    let input = EnrichmentInput {
+        attendee_id: listing.attendee_id.clone(),
+        title: listing.title.clone(),
+        answers: listing.membership.answers.clone(),
+        previous_hash: None,
+    };
+    if normalized(&input, &enriched.model_id).hash != enriched.input_hash {
+        return;
+    }
+    let answers = &mut listing.membership.answers;
+    if answers.goal.is_some() {
+        answers.goal = enriched.goal.clone();
+    }
+    if answers.needs.is_some() {
+        answers.needs = Some(enriched.needs.clone());
+    }
+    if answers.offers.is_some() {
+        answers.offers = Some(enriched.offers.clone());
+    }
 }
 
 fn text_hash(text: &str) -> String {
@@ -185,30 +214,26 @@ impl EnrichmentService {
         if !self.store.set_progress(lease, &counts.to_json(), Timestamp::now()).await? {
             return Err(RunFailure::lost());
         }
-        // Every text matching will compare, and the category prototypes, in one pass.
-        let mut texts: Vec<String> =
-            GOAL_CATEGORIES.iter().flat_map(|(_, sentences)| sentences.iter().map(|s| s.to_string())).collect();
+        // Every text matching will compare, in one pass.
+        let mut texts: Vec<String> = Vec::new();
         for n in &todo {
             texts.extend(n.goal.iter().cloned());
             texts.extend(n.needs.iter().cloned());
             texts.extend(n.offers.iter().cloned());
         }
         let vectors = self.embed(&run.org_id, &encoder, texts).await?;
-        let prototypes: Vec<Vec<Vec<f32>>> = GOAL_CATEGORIES
-            .iter()
-            .map(|(_, sentences)| sentences.iter().map(|s| vectors[&text_hash(s)].clone()).collect())
-            .collect();
+        let goals = GoalClassifier::bundled();
         let now = Timestamp::now();
         let features: Vec<Features> = todo
             .into_iter()
             .map(|n| {
-                let category = n.goal.as_deref().map(|g| classify(&vectors[&text_hash(g)], &prototypes));
+                let category = n.goal.as_deref().map(|g| goals.classify(g, &vectors[&text_hash(g)]));
                 Features {
                     attendee_id: n.attendee_id,
                     input_hash: n.hash,
                     model_id: encoder.model_id().to_owned(),
-                    goal_category: category.map(|c| c.0.to_owned()),
-                    goal_score: category.map(|c| c.1),
+                    goal_category: category.map(|c| c.category.to_owned()),
+                    goal_score: category.map(|c| c.probability),
                     seniority: n.title.as_deref().and_then(seniority).map(str::to_owned),
                     function: n.title.as_deref().and_then(function).map(str::to_owned),
                     features: json!({"goal": n.goal, "needs": n.needs, "offers": n.offers, "interests": n.interests}),

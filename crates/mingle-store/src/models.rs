@@ -198,6 +198,19 @@ pub struct AttendeeListing {
     pub company: Option<String>,
     pub membership: Membership,
     pub open_reviews: i64,
+    /// The attendee's last enrichment in this event, if any (it may be stale).
+    pub enrichment: Option<EnrichedAnswers>,
+}
+
+/// What an attendee's last enrichment in an event read (by hash, with its model) and the
+/// normalized answers it produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichedAnswers {
+    pub input_hash: String,
+    pub model_id: String,
+    pub goal: Option<String>,
+    pub needs: Vec<String>,
+    pub offers: Vec<String>,
 }
 
 /// The other party of an identity decision.

@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::queue::succeed_under_lease;
-use super::rows::{get, opt_ts, ts};
+use super::rows::{enriched_answers, get, opt_ts, ts};
 use super::SqliteStore;
 use crate::models::*;
 use crate::StoreError;
@@ -407,9 +407,12 @@ impl SqliteStore {
         let rows = sqlx::query(
             "SELECT m.*, a.name, a.title, a.company,
                 (SELECT COUNT(*) FROM reviews r WHERE r.org_id = m.org_id AND r.attendee_id = m.attendee_id
-                    AND r.status = 'open') AS open_reviews
+                    AND r.status = 'open') AS open_reviews,
+                f.input_hash AS enriched_hash, f.model_id AS enriched_model, f.features AS enriched_features
              FROM event_attendees m
              JOIN attendees a ON a.org_id = m.org_id AND a.attendee_id = m.attendee_id
+             LEFT JOIN attendee_features f
+                ON f.org_id = m.org_id AND f.event_id = m.event_id AND f.attendee_id = m.attendee_id
              WHERE m.org_id = ? AND m.event_id = ? AND m.attendee_id > ?
              ORDER BY m.attendee_id LIMIT ?",
         )
@@ -429,6 +432,7 @@ impl SqliteStore {
                     company: get(r, "company")?,
                     membership: membership_from_row(r)?,
                     open_reviews: get(r, "open_reviews")?,
+                    enrichment: enriched_answers(r)?,
                 })
             })
             .collect()

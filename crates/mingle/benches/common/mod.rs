@@ -51,30 +51,110 @@ const TITLES: [&str; 8] = [
     "Recruiter",
     "Data Scientist",
 ];
-const GOALS: [&str; 6] = [
-    "Raise a seed round for our fintech startup",
-    "Hire senior backend engineers",
-    "Find early-stage climate companies to invest in",
-    "Meet design partners for our analytics product",
-    "Learn how others scale platform teams",
-    "Find a mentor in product leadership",
+// Answers are composed from parts so that, as at a real event, nearly every goal is
+// distinct text while needs and offers repeat across attendees: at 50,000 rows 43,200
+// distinct goals, 3,612 distinct needs and 3,600 distinct offers (1.01 texts per row).
+const GOALS: [&str; 12] = [
+    "Raise a seed round for",
+    "Hire senior backend engineers for",
+    "Find early-stage companies to invest in, especially",
+    "Meet design partners for",
+    "Learn how others scale platform teams at",
+    "Find a mentor who has built",
+    "Sell our data platform to",
+    "Evaluate vendors of security tooling for",
+    "Find distribution partners for",
+    "Explore my next leadership role at",
+    "Mentor first-time founders building",
+    "Meet peers running",
 ];
-const NEEDS: [&str; 6] = [
+const SECTORS: [&str; 20] = [
+    "a fintech startup",
+    "climate hardware companies",
+    "B2B SaaS teams",
+    "healthtech clinics",
+    "an AI developer tools company",
+    "logistics marketplaces",
+    "edtech platforms",
+    "a consumer fintech app",
+    "cybersecurity firms",
+    "biotech labs",
+    "a robotics startup",
+    "insurance carriers",
+    "retail chains",
+    "gaming studios",
+    "a proptech company",
+    "energy utilities",
+    "agritech cooperatives",
+    "legal tech firms",
+    "a mobility startup",
+    "media publishers",
+];
+const PLACES: [&str; 15] = [
+    "in Berlin",
+    "in Lisbon",
+    "across the Nordics",
+    "in East Africa",
+    "in Texas",
+    "in Southeast Asia",
+    "in Poland",
+    "in Brazil",
+    "in the UK",
+    "in India",
+    "in France",
+    "in Japan",
+    "in Canada",
+    "in Mexico",
+    "in the Gulf",
+];
+const STAGES: [&str; 12] = [
+    "this quarter",
+    "before our Series A",
+    "by the end of the year",
+    "as we expand",
+    "after our pilot",
+    "while we are still small",
+    "ahead of our launch",
+    "for the next two years",
+    "this spring",
+    "over the coming months",
+    "before the summer",
+    "as a first step",
+];
+const NEEDS: [&str; 12] = [
     "seed funding",
     "senior engineers",
-    "dealflow in climate tech",
+    "dealflow",
     "pilot customers",
     "advice on scaling",
     "a mentor",
+    "distribution partners",
+    "security tooling",
+    "intros to buyers",
+    "a new leadership role",
+    "regulatory guidance",
+    "data partnerships",
 ];
-const OFFERS: [&str; 6] = [
+const OFFERS: [&str; 12] = [
     "angel investment",
     "engineering leadership advice",
     "introductions to VCs",
     "product feedback",
     "data science mentoring",
     "hiring help",
+    "a reseller network",
+    "enterprise sales coaching",
+    "cloud credits",
+    "legal advice",
+    "office space",
+    "speaking slots",
 ];
+
+/// Row `i`'s parts: every combination of a verb (12), a sector (20) and a place (15)
+/// once in 3,600 rows, and a stage (12) on top for goals.
+fn parts(i: usize) -> (usize, usize, usize, usize) {
+    (i % 12, (i / 12) % 20, (i / 240) % 15, (i / 3_600) % 12)
+}
 
 pub fn row(i: usize) -> Value {
     let (first, last) = (FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]);
@@ -82,6 +162,7 @@ pub fn row(i: usize) -> Value {
     // under another ID): identity resolution links them.
     let person = if i % 50 == 49 { i - 7 } else { i };
     let (pf, pl) = (FIRST[person % FIRST.len()], LAST[(person / FIRST.len()) % LAST.len()]);
+    let (v, s, p, t) = parts(i);
     let mut r = json!({
         "attendee_id": format!("crm-{i:06}"),
         "name": format!("{pf} {pl}"),
@@ -90,9 +171,9 @@ pub fn row(i: usize) -> Value {
         "company": format!("Company {}", i % 1_999),
         "raw_data": {
             "source": "crm-export",
-            "goal": GOALS[i % GOALS.len()],
-            "needs": [NEEDS[i % NEEDS.len()], NEEDS[(i + 2) % NEEDS.len()]],
-            "offers": OFFERS[(i + 1) % OFFERS.len()],
+            "goal": format!("{} {} {} {}", GOALS[v], SECTORS[s], PLACES[p], STAGES[t]),
+            "needs": [format!("{} for {} {}", NEEDS[v], SECTORS[s], PLACES[p]), NEEDS[(v + 2) % 12]],
+            "offers": format!("{} for {} {}", OFFERS[(v + 5) % 12], SECTORS[(s + 3) % 20], PLACES[(p + 7) % 15]),
             "interests": ["fintech", "ai", "climate"],
             "role_at_event": if i.is_multiple_of(10) { "speaker" } else { "attendee" },
         }

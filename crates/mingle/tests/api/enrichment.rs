@@ -68,9 +68,9 @@ async fn enrichment_enriches_then_skips_unchanged_and_encodes_each_text_once() {
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["progress"], json!({"total": 3, "processed": 3, "enriched": 3, "skipped": 0, "failed": 0}));
     let first = encoder.texts.load(Ordering::SeqCst);
-    // 50 category prototypes + 3 goals + 6 distinct needs and offers ("seed funding" is
-    // both a need and an offer, and is encoded once).
-    assert_eq!(first, 50 + 3 + 6, "each distinct text encoded once");
+    // 3 goals + 6 distinct needs and offers ("seed funding" is both a need and an offer,
+    // and is encoded once).
+    assert_eq!(first, 3 + 6, "each distinct text encoded once");
 
     // Nothing changed: every attendee is skipped, nothing is encoded.
     let run = enrich(&app, "ev", "e2").await;
@@ -91,6 +91,36 @@ async fn enrichment_enriches_then_skips_unchanged_and_encodes_each_text_once() {
     let run = enrich(&app, "ev2", "e4").await;
     assert_eq!(run["progress"]["enriched"], 3);
     assert_eq!(encoder.texts.load(Ordering::SeqCst), first + 1);
+}
+
+#[tokio::test]
+async fn the_listing_shows_the_enriched_answers_while_they_are_current() {
+    let app = TestApp::new().await;
+    counting_encoder(&app);
+    app.event(&app.a.rw, "ev").await;
+    let row = |goal: &str| {
+        json!([{"attendee_id": "a1", "name": "Ann Archer", "title": "CTO", "raw_data": {
+            "goal": goal, "needs": [" seed  funding", "Seed funding", "intros to banks "], "interests": ["ai"]}}])
+    };
+    app.import(&app.a.rw, "ev", row("  Raise   a seed round ")).await;
+    let before = &app.attendees(&app.a.rw, "ev").await["a1"]["event"];
+    assert_eq!(before["goal"], "  Raise   a seed round ", "as imported until enriched");
+    assert_eq!(before["needs"], json!([" seed  funding", "Seed funding", "intros to banks "]));
+
+    assert_eq!(enrich(&app, "ev", "e1").await["status"], "succeeded");
+    let after = &app.attendees(&app.a.rw, "ev").await["a1"]["event"];
+    assert_eq!(after["goal"], "Raise a seed round");
+    assert_eq!(after["needs"], json!(["seed funding", "intros to banks"]), "trimmed, repeats dropped");
+    assert_eq!(after["offers"], Value::Null, "a field never set stays null");
+
+    // A re-import changes the goal: the old enrichment no longer describes the answers,
+    // so the listing shows them as imported until the next enrichment.
+    app.import(&app.a.rw, "ev", row("Hire  two engineers")).await;
+    let stale = &app.attendees(&app.a.rw, "ev").await["a1"]["event"];
+    assert_eq!(stale["goal"], "Hire  two engineers");
+    assert_eq!(stale["needs"], json!([" seed  funding", "Seed funding", "intros to banks "]));
+    enrich(&app, "ev", "e2").await;
+    assert_eq!(app.attendees(&app.a.rw, "ev").await["a1"]["event"]["goal"], "Hire two engineers");
 }
 
 #[tokio::test]
