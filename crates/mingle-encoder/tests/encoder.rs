@@ -75,6 +75,27 @@ fn semantic_not_lexical() {
 }
 
 #[test]
+fn the_goal_head_tells_direction_on_real_embeddings() {
+    // Same topic, opposite directions: the embedding alone confused these pairs.
+    let goals = [
+        ("Raise a seed round for our fintech startup", "fundraising"),
+        ("Meet fintech founders raising a seed round we could lead", "investing"),
+        ("We are hiring two senior Rust engineers", "hiring"),
+        ("Looking for my next role as a senior Rust engineer", "job_seeking"),
+        ("Find customers for our observability tool", "selling"),
+        ("Evaluate observability vendors for our platform team", "buying"),
+    ];
+    let e = encoder();
+    let head = mingle_core::goals::GoalClassifier::bundled();
+    let vectors = e.encode(&goals.map(|g| g.0)).unwrap();
+    for ((goal, expected), v) in goals.iter().zip(&vectors) {
+        let c = head.classify(goal, v);
+        assert_eq!(c.category, *expected, "{goal}");
+        assert!(c.probability > 0.1 && c.probability <= 1.0, "{goal}: {}", c.probability);
+    }
+}
+
+#[test]
 fn a_missing_or_corrupt_model_is_a_clear_error() {
     let empty = tempfile::tempdir().unwrap();
     match MiniLm::load(empty.path()) {

@@ -22,7 +22,31 @@ async fn main() {
     let (s, run) = b.call("PUT", "/events/bench/attendees:import", Some(BenchApp::import_body(rows, "import"))).await;
     assert_eq!(s, 202);
     b.wait(run["run_id"].as_str().unwrap()).await;
-    println!("enrichment benchmark: {rows} attendees");
+    // What the cold run must encode: the distinct goal, need and offer texts.
+    let mut texts: Vec<String> = (0..rows)
+        .flat_map(|i| {
+            let answers = common::row(i)["raw_data"].clone();
+            let mut t = vec![answers["goal"].as_str().unwrap().to_owned()];
+            for key in ["needs", "offers"] {
+                match &answers[key] {
+                    serde_json::Value::Array(items) => t.extend(items.iter().map(|v| v.as_str().unwrap().to_owned())),
+                    v => t.push(v.as_str().unwrap().to_owned()),
+                }
+            }
+            t
+        })
+        .collect();
+    texts.sort_unstable();
+    texts.dedup();
+    let encoder = mingle_encoder::MiniLm::load(&mingle::config::default_model_dir()).unwrap();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let tokens: usize = encoder.token_counts(&refs).unwrap().iter().sum();
+    drop(encoder);
+    println!(
+        "enrichment benchmark: {rows} attendees, {} distinct texts, {tokens} tokens ({:.1} per text)",
+        texts.len(),
+        tokens as f64 / texts.len() as f64
+    );
     for (label, key) in [("cold (empty cache)", "cold"), ("warm (nothing changed)", "warm")] {
         let started = Instant::now();
         let body = format!(r#"{{"idempotency_key":"{key}"}}"#).into_bytes();
