@@ -16,7 +16,7 @@ pub const WEIGHTS_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114
 /// The model's sequence limit (sentence_bert_config.json): longer texts are truncated.
 const MAX_TOKENS: usize = 256;
 /// Tokens packed into one forward pass: enough rows for the matrix products to run near
-/// the CPU's peak, few enough for the activations to stay in cache.
+/// the CPU's peak, while a thread's activations stay a few MiB.
 const BATCH_TOKENS: usize = 512;
 
 /// The index of a batch's first text, and the batch's embeddings.
