@@ -158,6 +158,9 @@ pub trait Store: Send + Sync + 'static {
         model_id: &str,
         entries: &[(String, Vec<f32>)],
     ) -> Result<(), StoreError>;
+    /// The features of the event's attendees from their last enrichment, by
+    /// `attendee_id` (what matching reads).
+    async fn event_features(&self, org_id: &str, event_id: &str) -> Result<Vec<Features>, StoreError>;
     /// Writes the features and marks the run `succeeded` with `progress`, in one
     /// transaction; `false` (nothing written) when the lease was lost.
     async fn save_features(

@@ -5,7 +5,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::identity::{fetch_in, membership_from_row};
 use super::queue::succeed_under_lease;
-use super::rows::get;
+use super::rows::{get, ts};
 use super::SqliteStore;
 use crate::models::{EnrichmentInput, Features, Lease};
 use crate::StoreError;
@@ -45,6 +45,31 @@ impl SqliteStore {
                     title: get(r, "title")?,
                     answers: m.answers,
                     previous_hash: get(r, "previous_hash")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn features_of_event(&self, org_id: &str, event_id: &str) -> Result<Vec<Features>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM attendee_features WHERE org_id = ? AND event_id = ? ORDER BY attendee_id")
+                .bind(org_id)
+                .bind(event_id)
+                .fetch_all(&self.read)
+                .await
+                .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Features {
+                    attendee_id: get(r, "attendee_id")?,
+                    input_hash: get(r, "input_hash")?,
+                    model_id: get(r, "model_id")?,
+                    goal_category: get(r, "goal_category")?,
+                    goal_score: get::<Option<f64>>(r, "goal_score")?.map(|v| v as f32),
+                    seniority: get(r, "seniority")?,
+                    function: get(r, "function")?,
+                    features: serde_json::from_str(&get::<String>(r, "features")?).map_err(StoreError::backend)?,
+                    enriched_at: ts(r, "enriched_at")?,
                 })
             })
             .collect()

@@ -587,6 +587,10 @@ impl Store for SqliteStore {
         self.cache(org_id, model_id, entries).await
     }
 
+    async fn event_features(&self, org_id: &str, event_id: &str) -> Result<Vec<Features>, StoreError> {
+        self.features_of_event(org_id, event_id).await
+    }
+
     async fn save_features(
         &self,
         lease: &Lease,

@@ -67,6 +67,21 @@ async fn enrichment_enriches_then_skips_unchanged_and_encodes_each_text_once() {
     let run = enrich(&app, "ev", "e1").await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["progress"], json!({"total": 3, "processed": 3, "enriched": 3, "skipped": 0, "failed": 0}));
+    let features = app.services.store.event_features(&app.a.org_id, "ev").await.unwrap();
+    let found: Vec<_> = features
+        .iter()
+        .map(|f| (f.attendee_id.as_str(), f.goal_category.as_deref(), f.seniority.as_deref(), f.function.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("a1", Some("fundraising"), Some("director"), Some("engineering")),
+            ("a2", Some("investing"), Some("director"), Some("engineering")),
+            ("a3", Some("hiring"), Some("director"), Some("engineering")),
+        ]
+    );
+    assert!(features.iter().all(|f| f.goal_score.is_some_and(|p| p > 0.0 && p <= 1.0)));
+    assert_eq!(features[1].features["offers"], json!(["angel investment", "seed funding"]));
     let first = encoder.texts.load(Ordering::SeqCst);
     // 3 goals + 6 distinct needs and offers ("seed funding" is both a need and an offer,
     // and is encoded once).
