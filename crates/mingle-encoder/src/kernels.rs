@@ -62,7 +62,7 @@ fn sum_sq_dev(xs: &[f32], mean: f32) -> f32 {
 
 /// Dot product of two equally long slices.
 #[inline(always)]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; LANES];
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
@@ -78,7 +78,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// bits times a degree-6 polynomial on the remainder. Branch-free, so it vectorizes
 /// (the C library's `expf` does not).
 #[inline(always)]
-pub fn exp(x: f32) -> f32 {
+fn exp(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;

@@ -10,9 +10,10 @@ use std::time::Duration;
 use mingle_core::canonical::hex;
 use mingle_core::enrich::{function, input_hash, normalize_list, normalize_text, seniority};
 use mingle_core::goals::GoalClassifier;
+use mingle_core::import::EventAnswers;
 use mingle_core::{IdempotencyKey, RunKind, Timestamp};
 use mingle_encoder::Encoder;
-use mingle_store::models::{AttendeeListing, EnrichmentInput, Features, Lease, Run};
+use mingle_store::models::{AttendeeListing, Features, Lease, Run};
 use mingle_store::Store;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -62,12 +63,11 @@ struct Inputs {
     hash: String,
 }
 
-fn normalized(input: &EnrichmentInput, model_id: &str) -> Inputs {
-    let a = &input.answers;
+fn normalized(attendee_id: &str, title: Option<&str>, a: &EventAnswers, model_id: &str) -> Inputs {
     let goal = a.goal.as_deref().map(normalize_text).filter(|g| !g.is_empty());
     let list = |l: &Option<Vec<String>>| l.as_deref().map(normalize_list).unwrap_or_default();
     let (needs, offers, interests) = (list(&a.needs), list(&a.offers), list(&a.interests));
-    let title = input.title.as_deref().map(normalize_text).filter(|t| !t.is_empty());
+    let title = title.map(normalize_text).filter(|t| !t.is_empty());
     let bio = a.bio.as_deref().map(normalize_text).unwrap_or_default();
     let join = |l: &[String]| l.join("\u{1f}");
     // The goal head's version is hashed too: a new head re-enriches every attendee.
@@ -83,33 +83,29 @@ fn normalized(input: &EnrichmentInput, model_id: &str) -> Inputs {
             title.as_deref().unwrap_or(""),
         ],
     );
-    Inputs { attendee_id: input.attendee_id.clone(), title, goal, needs, offers, interests, hash }
+    Inputs { attendee_id: attendee_id.to_owned(), title, goal, needs, offers, interests, hash }
 }
 
 /// Shows an attendee's enriched (normalized) goal, needs and offers in place of the
-/// answers as imported — but only while that enrichment is current: an enrichment whose
-/// input hash no longer matches the answers (a re-import changed them) is not shown.
-/// Fields the partner never set stay null.
+/// answers as imported — but only while that enrichment is current, that is while its
+/// input hash still matches the answers (a re-import may have changed them). The
+/// normalization is recomputed rather than read back: when the hashes match, it is what
+/// the enrichment stored. Fields the partner never set stay null.
 pub fn show_current_enrichment(listing: &mut AttendeeListing) {
-    let Some(enriched) = listing.enrichment.as_ref() else { return };
-    let input = EnrichmentInput {
-        attendee_id: listing.attendee_id.clone(),
-        title: listing.title.clone(),
-        answers: listing.membership.answers.clone(),
-        previous_hash: None,
-    };
-    if normalized(&input, &enriched.model_id).hash != enriched.input_hash {
+    let Some(last) = listing.enrichment.as_ref() else { return };
+    let answers = &mut listing.membership.answers;
+    let n = normalized(&listing.attendee_id, listing.title.as_deref(), answers, &last.model_id);
+    if n.hash != last.input_hash {
         return;
     }
-    let answers = &mut listing.membership.answers;
     if answers.goal.is_some() {
-        answers.goal = enriched.goal.clone();
+        answers.goal = n.goal;
     }
     if answers.needs.is_some() {
-        answers.needs = Some(enriched.needs.clone());
+        answers.needs = Some(n.needs);
     }
     if answers.offers.is_some() {
-        answers.offers = Some(enriched.offers.clone());
+        answers.offers = Some(n.offers);
     }
 }
 
@@ -203,7 +199,7 @@ impl EnrichmentService {
         let mut counts = Counts { total: inputs.len(), ..Counts::default() };
         let mut todo = Vec::new();
         for input in &inputs {
-            let n = normalized(input, encoder.model_id());
+            let n = normalized(&input.attendee_id, input.title.as_deref(), &input.answers, encoder.model_id());
             if input.previous_hash.as_deref() == Some(n.hash.as_str()) {
                 counts.skipped += 1;
                 counts.processed += 1;

@@ -199,18 +199,15 @@ pub struct AttendeeListing {
     pub membership: Membership,
     pub open_reviews: i64,
     /// The attendee's last enrichment in this event, if any (it may be stale).
-    pub enrichment: Option<EnrichedAnswers>,
+    pub enrichment: Option<LastEnrichment>,
 }
 
-/// What an attendee's last enrichment in an event read (by hash, with its model) and the
-/// normalized answers it produced.
+/// What an attendee's last enrichment in an event read: the hash of its inputs, and the
+/// model that read them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EnrichedAnswers {
+pub struct LastEnrichment {
     pub input_hash: String,
     pub model_id: String,
-    pub goal: Option<String>,
-    pub needs: Vec<String>,
-    pub offers: Vec<String>,
 }
 
 /// The other party of an identity decision.

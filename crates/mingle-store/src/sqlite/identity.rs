@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::queue::succeed_under_lease;
-use super::rows::{enriched_answers, get, opt_ts, ts};
+use super::rows::{get, last_enrichment, opt_ts, ts};
 use super::SqliteStore;
 use crate::models::*;
 use crate::StoreError;
@@ -408,7 +408,7 @@ impl SqliteStore {
             "SELECT m.*, a.name, a.title, a.company,
                 (SELECT COUNT(*) FROM reviews r WHERE r.org_id = m.org_id AND r.attendee_id = m.attendee_id
                     AND r.status = 'open') AS open_reviews,
-                f.input_hash AS enriched_hash, f.model_id AS enriched_model, f.features AS enriched_features
+                f.input_hash AS enriched_hash, f.model_id AS enriched_model
              FROM event_attendees m
              JOIN attendees a ON a.org_id = m.org_id AND a.attendee_id = m.attendee_id
              LEFT JOIN attendee_features f
@@ -432,7 +432,7 @@ impl SqliteStore {
                     company: get(r, "company")?,
                     membership: membership_from_row(r)?,
                     open_reviews: get(r, "open_reviews")?,
-                    enrichment: enriched_answers(r)?,
+                    enrichment: last_enrichment(r)?,
                 })
             })
             .collect()

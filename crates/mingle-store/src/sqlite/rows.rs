@@ -121,20 +121,7 @@ pub(super) fn run_from_row(r: &SqliteRow) -> Result<Run, StoreError> {
 }
 
 /// The `enriched_*` columns of a listing row (a LEFT JOIN of `attendee_features`).
-pub(super) fn enriched_answers(r: &SqliteRow) -> Result<Option<EnrichedAnswers>, StoreError> {
+pub(super) fn last_enrichment(r: &SqliteRow) -> Result<Option<LastEnrichment>, StoreError> {
     let Some(input_hash) = get::<Option<String>>(r, "enriched_hash")? else { return Ok(None) };
-    let features: Value = serde_json::from_str(&get::<String>(r, "enriched_features")?).map_err(StoreError::backend)?;
-    let list = |key: &str| -> Vec<String> {
-        features[key]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
-    };
-    Ok(Some(EnrichedAnswers {
-        input_hash,
-        model_id: get(r, "enriched_model")?,
-        goal: features["goal"].as_str().map(str::to_owned),
-        needs: list("needs"),
-        offers: list("offers"),
-    }))
+    Ok(Some(LastEnrichment { input_hash, model_id: get(r, "enriched_model")? }))
 }
