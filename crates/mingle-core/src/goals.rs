@@ -13,6 +13,8 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+use crate::vector::dot;
+
 /// The categories, in the order of `domain.md`.
 pub const CATEGORIES: [&str; 10] = [
     "fundraising",
@@ -109,13 +111,9 @@ impl GoalClassifier {
     }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// Lowercase; every character that is not an ASCII letter or digit becomes a space; runs
 /// of spaces collapse; one space pads each end — so a cue phrase matches whole words.
-fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     let mapped: String =
         text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
     format!(" {} ", mapped.split_whitespace().collect::<Vec<_>>().join(" "))

@@ -13,11 +13,13 @@ pub mod goals;
 pub mod identity;
 pub mod ids;
 pub mod import;
+pub mod matching;
 pub mod run;
 pub mod scope;
 pub mod session;
 pub mod time;
 pub mod validate;
+pub mod vector;
 
 pub use ids::{IdempotencyKey, PartnerId, PartnerKind};
 pub use run::{RunKind, RunStatus};

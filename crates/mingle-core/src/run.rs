@@ -129,10 +129,38 @@ pub fn parse_webhook_url(
     value.map(|v| crate::validate::webhook_url(v, insecure)).transpose()
 }
 
+/// The default and the bounds of a match run's `top_n`.
+pub const DEFAULT_TOP_N: u32 = 10;
+pub const MAX_TOP_N: u32 = 50;
+
+/// The optional `top_n` of a match run: a JSON integer 1-50, 10 when absent
+/// (`INVALID_TOP_N` otherwise; `10.0` and `"10"` are not integers).
+pub fn parse_top_n(value: Option<&serde_json::Value>) -> Result<u32, crate::ValidationError> {
+    let Some(v) = value else { return Ok(DEFAULT_TOP_N) };
+    v.as_u64().filter(|n| (1..=MAX_TOP_N as u64).contains(n)).map(|n| n as u32).ok_or_else(|| {
+        crate::ValidationError::new(
+            "INVALID_TOP_N",
+            "top_n",
+            format!("'top_n' must be an integer from 1 to {MAX_TOP_N}."),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn top_n_is_an_integer_from_1_to_50() {
+        assert_eq!(parse_top_n(None), Ok(10));
+        assert_eq!(parse_top_n(Some(&json!(1))), Ok(1));
+        assert_eq!(parse_top_n(Some(&json!(50))), Ok(50));
+        for bad in [json!(0), json!(51), json!(-1), json!(10.0), json!(2.5), json!("10"), json!([10])] {
+            let e = parse_top_n(Some(&bad)).unwrap_err();
+            assert_eq!((e.code, e.details["field"].as_str()), ("INVALID_TOP_N", Some("top_n")), "{bad}");
+        }
+    }
 
     #[test]
     fn generic_runs_validate_in_reference_order() {

@@ -2,7 +2,10 @@
 //!
 //! - `data/need_offer_pairs.jsonl`: needs and offers that answer each other in other
 //!   words (label 1) and that share words but do not (label 0). Printed: the ROC AUC of
-//!   the cosine similarity as a score for "answers".
+//!   the cosine similarity as a score for "answers", and of matching's learned answer
+//!   score (`mingle_core::matching::AnswerHead`), which is trained on
+//!   `data/answers_train_*.jsonl` only (`scripts/train_answer_head.py`): this set is
+//!   held out.
 //! - `data/goals.jsonl`: goals labeled with one of the ten categories. Printed: the
 //!   accuracy of mingle's goal head (`mingle_core::goals`) on this held-out set; the
 //!   head is trained on `data/goals_train.jsonl` only (`scripts/train_goal_head.py`).
@@ -14,6 +17,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 
 use mingle_core::goals::{GoalClassifier, CATEGORIES};
+use mingle_core::matching::AnswerHead;
 use mingle_encoder::{cosine, Encoder};
 use serde_json::Value;
 
@@ -65,6 +69,15 @@ fn main() {
     let positives = scored.iter().filter(|s| s.1).count();
     println!("need/offer pairs: {positives} answering, {} not answering", scored.len() - positives);
     println!("  ROC AUC of cosine similarity   {:.3}", roc_auc(&scored));
+    let head = AnswerHead::bundled();
+    let answered: Vec<(f32, bool)> = pairs
+        .iter()
+        .map(|p| {
+            let (need, offer) = (p["need"].as_str().unwrap(), p["offer"].as_str().unwrap());
+            (head.score(need, &vectors[need], offer, &vectors[offer]), p["label"].as_i64() == Some(1))
+        })
+        .collect();
+    println!("  ROC AUC of the answer score    {:.3}  ({})", roc_auc(&answered), head.version());
 
     let goals = lines("goals.jsonl");
     let head = GoalClassifier::bundled();

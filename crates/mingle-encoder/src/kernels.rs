@@ -7,44 +7,8 @@
 //! Sums are kept in eight lanes so that they vectorize too (a single running sum would
 //! force the additions into order).
 
-/// Defines `pub fn $name(args)` that runs the body compiled for AVX2+FMA when the CPU
-/// has them, and the baseline build otherwise.
-macro_rules! multiversion {
-    ($(#[$meta:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
-        $(#[$meta])*
-        pub fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn generic($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) {
-                    generic($($arg),*)
-                }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    // SAFETY: the features it was compiled for were just detected.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            generic($($arg),*)
-        }
-    };
-}
-
-const LANES: usize = 8;
-
-#[inline(always)]
-fn sum(xs: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            acc[l] += c[l];
-        }
-    }
-    acc.iter().sum::<f32>() + rest.iter().sum::<f32>()
-}
+use mingle_core::multiversion;
+use mingle_core::vector::{dot_lanes as dot, sum_lanes as sum, LANES};
 
 #[inline(always)]
 fn sum_sq_dev(xs: &[f32], mean: f32) -> f32 {
@@ -58,20 +22,6 @@ fn sum_sq_dev(xs: &[f32], mean: f32) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + rest.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>()
-}
-
-/// Dot product of two equally long slices.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + rest
 }
 
 /// `e^x` for the range the model produces, to about 2e-7 relative: 2^n by the exponent

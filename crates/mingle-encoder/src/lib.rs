@@ -40,5 +40,5 @@ pub trait Encoder: Send + Sync {
 
 /// Cosine similarity of two unit vectors (their dot product).
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    mingle_core::vector::dot(a, b)
 }

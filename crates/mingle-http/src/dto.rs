@@ -559,3 +559,176 @@ pub struct EnrichmentRequest {
     /// Absolute https URL, at most 2048 characters.
     webhook_url: Option<String>,
 }
+
+// ---- Matching ---------------------------------------------------------------------
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MatchRunRequest {
+    /// 1-255 printable ASCII characters; replays return the original run.
+    idempotency_key: String,
+    /// Absolute https URL, at most 2048 characters.
+    webhook_url: Option<String>,
+    /// Targets kept per attendee: an integer 1-50, default 10.
+    #[schema(example = 10, minimum = 1, maximum = 50)]
+    top_n: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubScores {
+    /// Both directions of need↔offer answering together, with goal-category complementarity.
+    pub goal_complementarity: f64,
+    /// How well the target's offers answer the principal's needs.
+    pub goal_needs_to_offers: f64,
+    /// How well the principal's offers answer the target's needs.
+    pub goal_offers_to_needs: f64,
+    /// Shared interests and goal, fit with the event's objectives.
+    pub value_alignment: f64,
+    /// Similarity of the two profiles as a whole.
+    pub general_similarity: f64,
+    /// How valuable the target is to the principal.
+    pub score_a_to_b: f64,
+    /// How valuable the principal is to the target.
+    pub score_b_to_a: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GoalPairing {
+    pub score: f64,
+    /// `needsToOffers` (the principal's need, the target's offer) or `offersToNeeds`.
+    #[schema(example = "needsToOffers")]
+    pub direction: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IntentStrength {
+    #[serde(rename = "aToB")]
+    pub a_to_b: f64,
+    #[serde(rename = "bToA")]
+    pub b_to_a: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Freshness {
+    pub computed_at: String,
+}
+
+/// Why the pair should meet: a need of one side and the offer of the other that answers
+/// it, quoted as the attendees wrote them.
+#[derive(Serialize, ToSchema)]
+pub struct MatchReason {
+    /// `needsToOffers`: the principal's need, answered by the target's offer;
+    /// `offersToNeeds`: the principal's offer, answering the target's need.
+    pub direction: &'static str,
+    pub need: String,
+    pub offer: String,
+    /// The answer score of this pairing, 0-1.
+    pub score: f64,
+}
+
+/// The two goal categories, when they made the pair complementary.
+#[derive(Serialize, ToSchema)]
+pub struct ComplementaryGoals {
+    #[schema(example = "fundraising")]
+    pub principal: String,
+    #[schema(example = "investing")]
+    pub target: String,
+}
+
+/// One ordered pair's match: the reference's pair object, plus `reasons` and
+/// `complementary_goals`.
+#[derive(Serialize, ToSchema)]
+pub struct MatchItem {
+    #[schema(example = "summit-2026")]
+    pub event_id: String,
+    pub match_id: String,
+    pub run_id: String,
+    pub principal_attendee_id: String,
+    pub target_attendee_id: String,
+    /// Reciprocal: the harmonic mean of `score_a_to_b` and `score_b_to_a`.
+    pub final_score: f64,
+    pub sub_scores: SubScores,
+    pub best_goal_match: GoalPairing,
+    pub driving_goal_pair: GoalPairing,
+    pub intent_strength: IntentStrength,
+    pub input_hash: String,
+    pub algorithm_version: String,
+    pub policy_version: String,
+    pub context_snapshot_id: String,
+    pub freshness: Freshness,
+    pub computed_at: String,
+    /// Up to three, strongest first.
+    pub reasons: Vec<MatchReason>,
+    pub complementary_goals: Option<ComplementaryGoals>,
+}
+
+impl MatchItem {
+    pub fn new(
+        event_id: &str,
+        run: &mingle_service::matching::MatchRunInfo,
+        v: mingle_service::matching::MatchView,
+    ) -> Self {
+        let s = v.score;
+        let pairing =
+            |g: mingle_core::matching::GoalMatch| GoalPairing { score: g.score, direction: g.direction.as_str() };
+        let computed_at = ts(run.computed_at);
+        Self {
+            event_id: event_id.to_owned(),
+            match_id: v.match_id,
+            run_id: run.run_id.clone(),
+            principal_attendee_id: v.principal,
+            target_attendee_id: v.target,
+            final_score: s.final_score,
+            sub_scores: SubScores {
+                goal_complementarity: s.complementarity,
+                goal_needs_to_offers: s.needs_to_offers,
+                goal_offers_to_needs: s.offers_to_needs,
+                value_alignment: s.value_alignment,
+                general_similarity: s.general_similarity,
+                score_a_to_b: s.score_a_to_b,
+                score_b_to_a: s.score_b_to_a,
+            },
+            best_goal_match: pairing(s.best),
+            driving_goal_pair: pairing(s.driving),
+            intent_strength: IntentStrength { a_to_b: s.intent_a_to_b, b_to_a: s.intent_b_to_a },
+            input_hash: run.input_hash.clone(),
+            algorithm_version: run.algorithm_version.clone(),
+            policy_version: run.policy_version.clone(),
+            context_snapshot_id: run.context_snapshot_id.clone(),
+            freshness: Freshness { computed_at: computed_at.clone() },
+            computed_at,
+            reasons: v
+                .reasons
+                .into_iter()
+                .map(|r| MatchReason { direction: r.direction.as_str(), need: r.need, offer: r.offer, score: r.score })
+                .collect(),
+            complementary_goals: s.categories.map(|(principal, target)| ComplementaryGoals { principal, target }),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MatchResponse {
+    #[serde(flatten)]
+    pub item: MatchItem,
+    pub correlation_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttendeeMatchPage {
+    pub event_id: String,
+    pub attendee_id: String,
+    pub run_id: String,
+    pub items: Vec<MatchItem>,
+    pub next_cursor: Option<String>,
+    pub correlation_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventMatchPage {
+    pub event_id: String,
+    pub run_id: String,
+    pub items: Vec<MatchItem>,
+    pub next_cursor: Option<String>,
+    pub correlation_id: String,
+}

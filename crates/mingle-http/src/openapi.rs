@@ -13,7 +13,7 @@ use crate::error::{ErrorBody, ErrorCode};
         resolves identities, enriches profiles and computes who should meet. Every response body carries \
         `correlation_id`, echoed in the `X-Correlation-Id` header; every error uses the envelope `ErrorBody`."),
     components(schemas(ErrorBody, ErrorCode)),
-    tags((name = "Service Account"), (name = "ID Resolution"), (name = "Events"), (name = "Sessions"), (name = "Attendees"), (name = "Review Queue"), (name = "Enrichment"), (name = "Runs"))
+    tags((name = "Service Account"), (name = "ID Resolution"), (name = "Events"), (name = "Sessions"), (name = "Attendees"), (name = "Review Queue"), (name = "Enrichment"), (name = "Matching"), (name = "Runs"))
 )]
 struct ApiDoc;
 

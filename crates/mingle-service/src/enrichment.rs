@@ -13,7 +13,7 @@ use mingle_core::goals::GoalClassifier;
 use mingle_core::import::EventAnswers;
 use mingle_core::{IdempotencyKey, RunKind, Timestamp};
 use mingle_encoder::Encoder;
-use mingle_store::models::{AttendeeListing, Features, Lease, Run};
+use mingle_store::models::{AttendeeListing, EnrichmentInput, Features, Lease, Run};
 use mingle_store::Store;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -34,7 +34,7 @@ pub struct EnrichmentService {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-struct Counts {
+pub(crate) struct Counts {
     total: usize,
     processed: usize,
     enriched: usize,
@@ -53,7 +53,7 @@ impl Counts {
 }
 
 /// An attendee's normalized inputs.
-struct Inputs {
+pub(crate) struct Inputs {
     attendee_id: String,
     title: Option<String>,
     goal: Option<String>,
@@ -109,7 +109,7 @@ pub fn show_current_enrichment(listing: &mut AttendeeListing) {
     }
 }
 
-fn text_hash(text: &str) -> String {
+pub(crate) fn text_hash(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
 }
 
@@ -141,7 +141,7 @@ impl EnrichmentService {
     }
 
     /// The encoder, waiting a little if it is still loading.
-    async fn encoder(&self) -> Result<Arc<dyn Encoder>, RunFailure> {
+    pub(crate) async fn encoder(&self) -> Result<Arc<dyn Encoder>, RunFailure> {
         for _ in 0..300 {
             match self.encoder.state() {
                 EncoderState::Ready(e) => return Ok(e),
@@ -163,7 +163,7 @@ impl EnrichmentService {
     }
 
     /// Embeddings of `texts` by text hash: from the cache, the rest encoded and cached.
-    async fn embed(
+    pub(crate) async fn embed(
         &self,
         org_id: &str,
         encoder: &Arc<dyn Encoder>,
@@ -191,15 +191,13 @@ impl EnrichmentService {
         Ok(vectors)
     }
 
-    pub async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
-        let event_id =
-            run.event_id.clone().ok_or_else(|| RunFailure::internal("an enrichment run without an event"))?;
-        let encoder = self.encoder().await?;
-        let inputs = self.store.enrichment_inputs(&run.org_id, &event_id).await?;
+    /// Splits an event's attendees into those whose inputs changed since their last
+    /// enrichment (or were never enriched), normalized, and the count of the rest.
+    pub(crate) fn stale(inputs: &[EnrichmentInput], model_id: &str) -> (Vec<Inputs>, Counts) {
         let mut counts = Counts { total: inputs.len(), ..Counts::default() };
         let mut todo = Vec::new();
-        for input in &inputs {
-            let n = normalized(&input.attendee_id, input.title.as_deref(), &input.answers, encoder.model_id());
+        for input in inputs {
+            let n = normalized(&input.attendee_id, input.title.as_deref(), &input.answers, model_id);
             if input.previous_hash.as_deref() == Some(n.hash.as_str()) {
                 counts.skipped += 1;
                 counts.processed += 1;
@@ -207,9 +205,17 @@ impl EnrichmentService {
                 todo.push(n);
             }
         }
-        if !self.store.set_progress(lease, &counts.to_json(), Timestamp::now()).await? {
-            return Err(RunFailure::lost());
-        }
+        (todo, counts)
+    }
+
+    /// The features of `todo`: its texts embedded (cache first), goals classified,
+    /// seniority and function read from titles.
+    pub(crate) async fn features(
+        &self,
+        org_id: &str,
+        encoder: &Arc<dyn Encoder>,
+        todo: Vec<Inputs>,
+    ) -> Result<Vec<Features>, RunFailure> {
         // Every text matching will compare, in one pass.
         let mut texts: Vec<String> = Vec::new();
         for n in &todo {
@@ -217,10 +223,10 @@ impl EnrichmentService {
             texts.extend(n.needs.iter().cloned());
             texts.extend(n.offers.iter().cloned());
         }
-        let vectors = self.embed(&run.org_id, &encoder, texts).await?;
+        let vectors = self.embed(org_id, encoder, texts).await?;
         let goals = GoalClassifier::bundled();
         let now = Timestamp::now();
-        let features: Vec<Features> = todo
+        Ok(todo
             .into_iter()
             .map(|n| {
                 let category = n.goal.as_deref().map(|g| goals.classify(g, &vectors[&text_hash(g)]));
@@ -236,7 +242,19 @@ impl EnrichmentService {
                     enriched_at: now,
                 }
             })
-            .collect();
+            .collect())
+    }
+
+    pub async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
+        let event_id =
+            run.event_id.clone().ok_or_else(|| RunFailure::internal("an enrichment run without an event"))?;
+        let encoder = self.encoder().await?;
+        let inputs = self.store.enrichment_inputs(&run.org_id, &event_id).await?;
+        let (todo, mut counts) = Self::stale(&inputs, encoder.model_id());
+        if !self.store.set_progress(lease, &counts.to_json(), Timestamp::now()).await? {
+            return Err(RunFailure::lost());
+        }
+        let features = self.features(&run.org_id, &encoder, todo).await?;
         counts.enriched = features.len();
         counts.processed = counts.total;
         if self.store.save_features(lease, &event_id, &features, &counts.to_json()).await? {

@@ -11,6 +11,7 @@ mod error;
 pub mod events;
 pub mod id_map;
 pub mod imports;
+pub mod matching;
 pub mod pagination;
 pub mod reviews;
 pub mod runs;
@@ -39,6 +40,7 @@ pub struct Services {
     pub attendees: attendees::AttendeesService,
     pub reviews: reviews::ReviewsService,
     pub enrichment: enrichment::EnrichmentService,
+    pub matching: matching::MatchingService,
     /// Wakes the embedded worker when a run is queued.
     pub queued: Arc<Notify>,
     /// The sentence encoder, once loaded.
@@ -52,6 +54,7 @@ impl Services {
             self.store.clone(),
             self.imports.clone(),
             self.enrichment.clone(),
+            self.matching.clone(),
             self.queued.clone(),
             settings,
         )
@@ -61,13 +64,11 @@ impl Services {
         let queued = Arc::new(Notify::new());
         let runs = runs::RunsService::new(store.clone());
         let encoder = encoding::EncoderSlot::default();
+        let enrichment =
+            enrichment::EnrichmentService::new(store.clone(), runs.clone(), queued.clone(), encoder.clone());
         Self {
-            enrichment: enrichment::EnrichmentService::new(
-                store.clone(),
-                runs.clone(),
-                queued.clone(),
-                encoder.clone(),
-            ),
+            matching: matching::MatchingService::new(store.clone(), runs.clone(), queued.clone(), enrichment.clone()),
+            enrichment,
             imports: imports::ImportsService::new(store.clone(), runs.clone(), queued.clone()),
             attendees: attendees::AttendeesService::new(store.clone()),
             reviews: reviews::ReviewsService::new(store.clone()),

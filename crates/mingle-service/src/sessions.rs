@@ -56,13 +56,11 @@ impl SessionsService {
     /// The session, which must belong to the event (the event is checked first).
     pub async fn get(&self, org_id: &str, event_id: &str, session_id: &str) -> Result<Session, ServiceError> {
         self.require_event(org_id, event_id).await?;
-        self.store.get_session(org_id, session_id).await?.filter(|s| s.event_id == event_id).ok_or_else(|| {
-            ServiceError::not_found(
-                "SESSION_NOT_FOUND",
-                format!("No session '{session_id}' in event '{event_id}'."),
-                ("session_id", session_id),
-            )
-        })
+        self.store
+            .get_session(org_id, session_id)
+            .await?
+            .filter(|s| s.event_id == event_id)
+            .ok_or_else(|| session_not_found(session_id, event_id))
     }
 
     pub async fn list(&self, org_id: &str, event_id: &str, page: &PageRequest) -> Result<Page<Session>, ServiceError> {
@@ -73,4 +71,12 @@ impl SessionsService {
             id: s.session_id.clone(),
         }))
     }
+}
+
+pub(crate) fn session_not_found(session_id: &str, event_id: &str) -> ServiceError {
+    ServiceError::not_found(
+        "SESSION_NOT_FOUND",
+        format!("No session '{session_id}' in event '{event_id}'."),
+        ("session_id", session_id),
+    )
 }

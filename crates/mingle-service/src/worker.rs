@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use crate::enrichment::EnrichmentService;
 use crate::imports::ImportsService;
+use crate::matching::MatchingService;
 
 /// Why a run failed: its `error` object.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,7 @@ pub struct Worker {
     store: Arc<dyn Store>,
     imports: ImportsService,
     enrichment: EnrichmentService,
+    matching: MatchingService,
     queued: Arc<Notify>,
     settings: WorkerSettings,
     id: String,
@@ -75,11 +77,12 @@ impl Worker {
         store: Arc<dyn Store>,
         imports: ImportsService,
         enrichment: EnrichmentService,
+        matching: MatchingService,
         queued: Arc<Notify>,
         settings: WorkerSettings,
     ) -> Self {
         let id = format!("worker-{}", uuid::Uuid::new_v4().simple());
-        Self { store, imports, enrichment, queued, settings, id }
+        Self { store, imports, enrichment, matching, queued, settings, id }
     }
 
     /// Works until `shutdown` turns true; a run in progress then goes back to the queue.
@@ -166,7 +169,7 @@ impl Worker {
             match run.kind {
                 RunKind::Import => self.imports.process(run, lease).await,
                 RunKind::Enrichment => self.enrichment.process(run, lease).await,
-                kind => Err(RunFailure::internal(format!("{kind} runs cannot execute yet"))),
+                RunKind::Match => self.matching.process(run, lease).await,
             }
         };
         heartbeat.abort();

@@ -350,3 +350,59 @@ pub struct Features {
     pub features: Value,
     pub enriched_at: Timestamp,
 }
+
+// ---- Matching ---------------------------------------------------------------------
+
+pub use mingle_core::matching::PairScore;
+
+/// A matched attendee as its run read it: what reasons quote and filters test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchProfile {
+    pub attendee_id: String,
+    pub goal: Option<String>,
+    pub goal_category: Option<String>,
+    pub needs: Vec<String>,
+    pub offers: Vec<String>,
+    pub sessions: Vec<String>,
+}
+
+/// One stored pair of a run: attendees `a_id < b_id`, its scores seen from `a_id`, and
+/// where each ranks the other (1-based), if it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMatch {
+    pub a_id: String,
+    pub b_id: String,
+    pub match_id: String,
+    pub a_rank: Option<i64>,
+    pub b_rank: Option<i64>,
+    pub score: PairScore,
+}
+
+impl StoredMatch {
+    /// The list order's key: `final_score` in millionths.
+    pub fn final_key(&self) -> i64 {
+        (self.score.final_score * 1e6).round() as i64
+    }
+}
+
+/// Everything a match run writes, in one transaction with its `succeeded` status.
+#[derive(Debug, Clone, Default)]
+pub struct MatchWrite {
+    /// Features of attendees the run enriched first (missing or stale ones).
+    pub features: Vec<Features>,
+    pub profiles: Vec<MatchProfile>,
+    pub pairs: Vec<StoredMatch>,
+    pub progress: Map<String, Value>,
+    pub snapshot_metadata: Map<String, Value>,
+    pub version_metadata: Map<String, Value>,
+}
+
+/// Filters of an event's match list.
+#[derive(Debug, Clone, Default)]
+pub struct MatchFilter {
+    /// Both attendees attend this session.
+    pub session_id: Option<String>,
+    /// Either attendee's goal category equals it, or its lower-cased goal contains it
+    /// (the value given lower-cased).
+    pub goal: Option<String>,
+}

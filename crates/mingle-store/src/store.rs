@@ -170,6 +170,37 @@ pub trait Store: Send + Sync + 'static {
         features: &[Features],
         progress: &Map<String, Value>,
     ) -> Result<bool, StoreError>;
+
+    // Matching.
+    /// Writes a match run's results (features it enriched first, profiles, pairs) and
+    /// marks it `succeeded` with its progress and metadata, in one transaction; `false`
+    /// (nothing written) when the lease was lost.
+    async fn save_matches(&self, lease: &Lease, event_id: &str, write: &MatchWrite) -> Result<bool, StoreError>;
+    /// The event's latest match run with results (`succeeded` or `partial`), by
+    /// `terminal_at`, then `run_id`.
+    async fn latest_match_run(&self, org_id: &str, event_id: &str) -> Result<Option<Run>, StoreError>;
+    /// Every stored pair of the run in which `attendee_id` ranks the other (at most
+    /// the run's `top_n`), in no particular order.
+    async fn attendee_matches(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        attendee_id: &str,
+    ) -> Result<Vec<StoredMatch>, StoreError>;
+    /// The run's pairs by `final_score` descending, then `a_id`, `b_id`; the position
+    /// key is the score in millionths, its ID `a_id` + U+001F + `b_id`.
+    async fn event_matches(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        filter: &MatchFilter,
+        page: &PageQuery,
+    ) -> Result<Vec<StoredMatch>, StoreError>;
+    /// The pair of `a` and `b` (in either order) in the run.
+    async fn get_match(&self, org_id: &str, run_id: &str, a: &str, b: &str) -> Result<Option<StoredMatch>, StoreError>;
+    /// The run's profiles of the given attendees.
+    async fn match_profiles(&self, org_id: &str, run_id: &str, ids: &[String])
+        -> Result<Vec<MatchProfile>, StoreError>;
 }
 
 /// Opens the database a URL names, creating and migrating it as needed.

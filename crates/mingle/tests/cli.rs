@@ -286,3 +286,83 @@ fn a_killed_server_loses_no_import_and_duplicates_no_row() {
         .unwrap();
     assert_eq!(history["items"].as_array().unwrap().len(), 1, "one minted decision, not one per attempt");
 }
+
+#[test]
+fn a_server_killed_mid_match_run_ends_the_run_with_its_rows_exactly_once() {
+    const ATTENDEES: usize = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let org = json_of(&mingle(dir.path(), &["org", "create", "Crash", "--json"]));
+    let org_id = org["org_id"].as_str().unwrap();
+    let scopes = ["service-account", "create", "--org", org_id, "--scopes", "partner:read,partner:write", "--json"];
+    let token = json_of(&mingle(dir.path(), &scopes))["token"].as_str().unwrap().to_owned();
+    let lease = ["--run-lease-secs", "3", "--rate-limit-per-sec", "100000", "--rate-limit-burst", "100000"];
+    let (server, base) = serve_with(dir.path(), &lease);
+    let client = reqwest::blocking::Client::new();
+    let api = |base: &str, p: &str| format!("{base}/api/v0/partner{p}");
+    let r =
+        client.post(api(&base, "/events")).bearer_auth(&token).json(&json!({"event_id": "ev", "title": "Ev"})).send();
+    assert_eq!(r.unwrap().status(), 201);
+    let topics = ["payments", "robotics", "clinical trials", "retail analytics", "solar farms", "music licensing"];
+    let rows: Vec<Value> = (0..ATTENDEES)
+        .map(|i| {
+            let (t, u) = (topics[i % 6], topics[(i / 6) % 6]);
+            json!({"attendee_id": format!("att-{i:04}"), "name": format!("Person {i}"),
+                "raw_data": {"goal": format!("Meet people working on {t} ({i})"),
+                    "needs": [format!("partners for {t} project {i}")], "offers": [format!("advice on {u}, case {i}")]}})
+        })
+        .collect();
+    let r = client
+        .put(api(&base, "/events/ev/attendees:import"))
+        .bearer_auth(&token)
+        .json(&json!({"idempotency_key": "imp", "attendees": rows}))
+        .send()
+        .unwrap();
+    let import_id = r.json::<Value>().unwrap()["run_id"].as_str().unwrap().to_owned();
+    poll_run(&client, &base, &token, &import_id, |r| r["status"] == "succeeded");
+    let r = client
+        .post(api(&base, "/events/ev/match-runs"))
+        .bearer_auth(&token)
+        .json(&json!({"idempotency_key": "m", "top_n": 5}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let run_id = r.json::<Value>().unwrap()["run_id"].as_str().unwrap().to_owned();
+    // Kill the server (SIGKILL) as soon as a worker has the run: it is enriching the
+    // event's 1,200 texts first, so the kill lands mid-run.
+    let running = poll_run(&client, &base, &token, &run_id, |r| r["status"] != "queued");
+    assert_eq!(running["status"], "running", "the kill must land mid-run: {running}");
+    drop(server);
+    // Nothing of the interrupted attempt is visible.
+    let (server, base) = serve_with(dir.path(), &[&lease[..], &["--no-worker"]].concat());
+    let early: Value = client.get(api(&base, "/events/ev/matches")).bearer_auth(&token).send().unwrap().json().unwrap();
+    assert_eq!(early["code"], "MATCH_RUN_NOT_FOUND", "{early}");
+    drop(server);
+
+    let (_server, base) = serve_with(dir.path(), &lease);
+    let done = poll_run(&client, &base, &token, &run_id, |r| {
+        ["succeeded", "partial", "failed"].contains(&r["status"].as_str().unwrap())
+    });
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["progress"]["attendees"], ATTENDEES);
+    let mut pairs = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = api(&base, "/events/ev/matches?limit=100");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client.get(url).bearer_auth(&token).send().unwrap().json().unwrap();
+        for item in page["items"].as_array().unwrap() {
+            let (p, t) =
+                (item["principal_attendee_id"].as_str().unwrap(), item["target_attendee_id"].as_str().unwrap());
+            assert_eq!(item["run_id"], run_id.as_str());
+            assert!(pairs.insert((p.min(t).to_owned(), p.max(t).to_owned())), "pair listed twice: {item}");
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pairs.len() as u64, done["progress"]["matches_written"].as_u64().unwrap());
+    assert!(pairs.len() >= ATTENDEES * 5 / 2, "every attendee has five targets: {}", pairs.len());
+}

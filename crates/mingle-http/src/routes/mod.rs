@@ -6,6 +6,7 @@ pub mod attendees;
 pub mod enrichment;
 pub mod events;
 pub mod id_map;
+pub mod matching;
 pub mod reviews;
 pub mod runs;
 pub mod service_account;
@@ -36,6 +37,10 @@ pub fn partner_routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(authed(routes!(attendees::list_attendees)))
         .routes(authed(routes!(attendees::get_identity)))
         .routes(authed(routes!(enrichment::create_enrichment_run)))
+        .routes(authed(routes!(matching::create_match_run)))
+        .routes(authed(routes!(matching::list_attendee_matches)))
+        .routes(authed(routes!(matching::list_event_matches)))
+        .routes(authed(routes!(matching::get_match)))
         .routes(authed(routes!(reviews::list_event_reviews)))
         .routes(authed(routes!(reviews::list_reviews)))
         .routes(authed(routes!(reviews::resolve_review)))

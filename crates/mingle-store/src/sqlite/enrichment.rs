@@ -1,7 +1,7 @@
 //! Enrichment inputs, features and the embedding cache in SQLite.
 
 use serde_json::{Map, Value};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::identity::{fetch_in, membership_from_row};
 use super::queue::succeed_under_lease;
@@ -118,38 +118,49 @@ impl SqliteStore {
         features: &[Features],
         progress: &Map<String, Value>,
     ) -> Result<bool, StoreError> {
-        let org_id = lease.org_id.as_str();
         let mut tx = self.write.begin().await.map_err(db)?;
-        if !succeed_under_lease(&mut tx, lease, progress).await? {
+        if !succeed_under_lease(&mut tx, lease, progress, None).await? {
             return Ok(false);
         }
-        for chunk in features.chunks(400) {
-            let mut b = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO attendee_features (org_id, event_id, attendee_id, input_hash, model_id, goal_category,
+        insert_features(&mut tx, &lease.org_id, event_id, features).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+}
+
+/// Writes (or replaces) attendees' features for an event, inside the caller's
+/// transaction.
+pub(super) async fn insert_features(
+    conn: &mut SqliteConnection,
+    org_id: &str,
+    event_id: &str,
+    features: &[Features],
+) -> Result<(), StoreError> {
+    for chunk in features.chunks(400) {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO attendee_features (org_id, event_id, attendee_id, input_hash, model_id, goal_category,
                     goal_score, seniority, function, features, enriched_at) ",
-            );
-            b.push_values(chunk, |mut row, f| {
-                row.push_bind(org_id)
-                    .push_bind(event_id)
-                    .push_bind(&f.attendee_id)
-                    .push_bind(&f.input_hash)
-                    .push_bind(&f.model_id)
-                    .push_bind(&f.goal_category)
-                    .push_bind(f.goal_score)
-                    .push_bind(&f.seniority)
-                    .push_bind(&f.function)
-                    .push_bind(f.features.to_string())
-                    .push_bind(f.enriched_at.millis());
-            });
-            b.push(
+        );
+        b.push_values(chunk, |mut row, f| {
+            row.push_bind(org_id)
+                .push_bind(event_id)
+                .push_bind(&f.attendee_id)
+                .push_bind(&f.input_hash)
+                .push_bind(&f.model_id)
+                .push_bind(&f.goal_category)
+                .push_bind(f.goal_score)
+                .push_bind(&f.seniority)
+                .push_bind(&f.function)
+                .push_bind(f.features.to_string())
+                .push_bind(f.enriched_at.millis());
+        });
+        b.push(
                 " ON CONFLICT (org_id, event_id, attendee_id) DO UPDATE SET input_hash = excluded.input_hash,
                   model_id = excluded.model_id, goal_category = excluded.goal_category, goal_score = excluded.goal_score,
                   seniority = excluded.seniority, function = excluded.function, features = excluded.features,
                   enriched_at = excluded.enriched_at",
             );
-            b.build().execute(&mut *tx).await.map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        b.build().execute(&mut *conn).await.map_err(db)?;
     }
+    Ok(())
 }

@@ -385,7 +385,7 @@ impl SqliteStore {
         let snap = snapshot(&mut tx, org_id, event_id, query).await?;
         let plan = plan(snap);
         write_plan(&mut tx, org_id, &plan).await?;
-        if !succeed_under_lease(&mut tx, lease, &plan.progress).await? {
+        if !succeed_under_lease(&mut tx, lease, &plan.progress, None).await? {
             return Ok(false);
         }
         tx.commit().await.map_err(db)?;
@@ -657,8 +657,19 @@ impl SqliteStore {
         .await
         .map_err(db)?;
         insert_decisions(&mut tx, org_id, std::slice::from_ref(&m.decision)).await?;
+        // Every stored match row involving the source goes, in every run.
+        let deleted = sqlx::query("DELETE FROM matches WHERE org_id = ?1 AND (a_id = ?2 OR b_id = ?2)")
+            .bind(org_id)
+            .bind(&m.source)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected() as i64;
         tx.commit().await.map_err(db)?;
-        // Match results arrive with match runs; until then a merge has none to delete.
-        Ok(Some(MergeCounts { superseded_anchors: superseded, rewritten_anchors: rewritten, deleted_computations: 0 }))
+        Ok(Some(MergeCounts {
+            superseded_anchors: superseded,
+            rewritten_anchors: rewritten,
+            deleted_computations: deleted,
+        }))
     }
 }

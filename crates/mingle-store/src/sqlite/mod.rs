@@ -6,6 +6,7 @@
 
 mod enrichment;
 mod identity;
+mod matching;
 mod queue;
 mod rows;
 
@@ -599,5 +600,45 @@ impl Store for SqliteStore {
         progress: &Map<String, Value>,
     ) -> Result<bool, StoreError> {
         self.features(lease, event_id, features, progress).await
+    }
+
+    async fn save_matches(&self, lease: &Lease, event_id: &str, write: &MatchWrite) -> Result<bool, StoreError> {
+        self.write_matches(lease, event_id, write).await
+    }
+
+    async fn latest_match_run(&self, org_id: &str, event_id: &str) -> Result<Option<Run>, StoreError> {
+        self.latest_match(org_id, event_id).await
+    }
+
+    async fn attendee_matches(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        attendee_id: &str,
+    ) -> Result<Vec<StoredMatch>, StoreError> {
+        self.matches_of(org_id, run_id, attendee_id).await
+    }
+
+    async fn event_matches(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        filter: &MatchFilter,
+        page: &PageQuery,
+    ) -> Result<Vec<StoredMatch>, StoreError> {
+        self.list_matches(org_id, run_id, filter, page).await
+    }
+
+    async fn get_match(&self, org_id: &str, run_id: &str, a: &str, b: &str) -> Result<Option<StoredMatch>, StoreError> {
+        self.one_match(org_id, run_id, a, b).await
+    }
+
+    async fn match_profiles(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<MatchProfile>, StoreError> {
+        self.profiles(org_id, run_id, ids).await
     }
 }

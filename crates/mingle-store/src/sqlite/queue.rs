@@ -112,21 +112,26 @@ impl SqliteStore {
     }
 }
 
-/// Inside a run's final transaction: marks the run `succeeded` with `progress` if
-/// `lease` still holds it. `false` means the lease was lost and the caller must not
-/// commit (dropping the transaction rolls everything back).
+/// Inside a run's final transaction: marks the run `succeeded` with `progress` (and,
+/// when given, its snapshot and version metadata) if `lease` still holds it. `false`
+/// means the lease was lost and the caller must not commit (dropping the transaction
+/// rolls everything back).
 pub(super) async fn succeed_under_lease(
     conn: &mut SqliteConnection,
     lease: &Lease,
     progress: &Map<String, Value>,
+    metadata: Option<(&Map<String, Value>, &Map<String, Value>)>,
 ) -> Result<bool, StoreError> {
     let now = Timestamp::now().millis();
     let done = sqlx::query(
-        "UPDATE runs SET status = 'succeeded', progress = ?, terminal_at = ?, updated_at = ?, lease_owner = NULL,
+        "UPDATE runs SET status = 'succeeded', progress = ?, snapshot_metadata = COALESCE(?, snapshot_metadata),
+            version_metadata = COALESCE(?, version_metadata), terminal_at = ?, updated_at = ?, lease_owner = NULL,
             lease_expires_at = NULL
          WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
     )
     .bind(json_text(progress))
+    .bind(metadata.map(|m| json_text(m.0)))
+    .bind(metadata.map(|m| json_text(m.1)))
     .bind(now)
     .bind(now)
     .bind(&lease.org_id)

@@ -262,3 +262,11 @@ impl BenchApp {
             .unwrap()
     }
 }
+
+/// The installed encoder (`MINGLE_MODEL_DIR`, or the default model directory).
+pub fn load_encoder() -> Box<dyn mingle_encoder::Encoder> {
+    let dir = std::env::var_os("MINGLE_MODEL_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(mingle::config::default_model_dir);
+    Box::new(mingle_encoder::MiniLm::load(&dir).unwrap_or_else(|e| panic!("{e}")))
+}

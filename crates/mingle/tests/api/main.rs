@@ -10,6 +10,7 @@ mod events;
 mod id_map;
 mod identity;
 mod imports;
+mod matching;
 mod ops;
 mod pagination;
 mod reviews;

@@ -65,6 +65,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/review-queue"),
     ("post", "/review-queue/{review_id}/resolve"),
     ("post", "/review-queue/{review_id}/merge"),
+    ("post", "/events/{event_id}/match-runs"),
+    ("get", "/events/{event_id}/attendees/{attendee_id}/matches"),
+    ("get", "/events/{event_id}/matches"),
+    ("get", "/events/{event_id}/matches/{principal_partner_id}/{target_partner_id}"),
 ];
 
 #[tokio::test]
@@ -104,6 +108,9 @@ async fn openapi_is_3_1_and_lists_every_route() {
         "PARTNER_ID_NOT_FOUND",
         "METHOD_NOT_ALLOWED",
         "PAYLOAD_TOO_LARGE",
+        "INVALID_TOP_N",
+        "MATCH_RUN_NOT_FOUND",
+        "MATCH_NOT_FOUND",
     ] {
         assert!(codes.contains(&code), "{code}");
     }

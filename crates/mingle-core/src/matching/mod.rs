@@ -1,0 +1,388 @@
+//! Matching: for every visible attendee of an event, the `top_n` people they should
+//! meet, with reciprocal scores that explain themselves. Pure code: the caller hands in
+//! every text with its embedding; nothing here does I/O.
+//!
+//! The pipeline (docs/matching.md has every formula and weight):
+//! 1. **Prepare** ([`score`]): each need and offer becomes an answer vector of the
+//!    trained [`answer::AnswerHead`]; each profile a unit "general" vector; each
+//!    principal's score distribution is estimated on a fixed sample of others (for the
+//!    relative part of its directed scores and for intent strength).
+//! 2. **Candidates** ([`candidates`]): a symmetric approximate score from short
+//!    per-attendee vectors, computed by blocked matrix products over all pairs, keeps the
+//!    best `top_n + extra` candidates of each principal.
+//! 3. **Exact rescoring**: every candidate pair is scored in full; each principal keeps
+//!    its `top_n` by `final_score` (ties by attendee ID).
+//! 4. **Pairs**: each unordered pair that is in either side's list is scored once, in
+//!    the orientation of the smaller attendee ID, with its ranks on both sides.
+
+pub mod answer;
+pub mod candidates;
+pub mod policy;
+pub mod score;
+
+use serde::{Deserialize, Serialize};
+
+pub use answer::AnswerHead;
+pub use policy::{Context, Policy};
+
+/// Every text of a match run with its unit embedding, one row each.
+#[derive(Debug, Clone, Default)]
+pub struct TextTable {
+    pub dimension: usize,
+    pub texts: Vec<String>,
+    pub vectors: Vec<f32>,
+}
+
+impl TextTable {
+    pub fn new(dimension: usize) -> Self {
+        Self { dimension, ..Self::default() }
+    }
+
+    /// Adds a text with its embedding; returns its row.
+    pub fn push(&mut self, text: String, vector: &[f32]) -> u32 {
+        assert_eq!(vector.len(), self.dimension, "embedding of the wrong length");
+        self.texts.push(text);
+        self.vectors.extend_from_slice(vector);
+        (self.texts.len() - 1) as u32
+    }
+
+    pub fn text(&self, row: u32) -> &str {
+        &self.texts[row as usize]
+    }
+
+    pub fn vector(&self, row: u32) -> &[f32] {
+        let d = self.dimension;
+        &self.vectors[row as usize * d..(row as usize + 1) * d]
+    }
+}
+
+/// What matching knows of one attendee: rows of the [`TextTable`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    pub attendee_id: String,
+    pub goal: Option<u32>,
+    /// The goal's category (an index of [`crate::goals::CATEGORIES`]) and its probability.
+    pub category: Option<(usize, f32)>,
+    pub needs: Vec<u32>,
+    pub offers: Vec<u32>,
+    pub interests: Vec<u32>,
+}
+
+/// Everything a match run scores.
+#[derive(Debug, Clone, Default)]
+pub struct EventInput {
+    pub texts: TextTable,
+    /// The event's visible attendees, sorted by `attendee_id` (unique).
+    pub profiles: Vec<Profile>,
+    /// The event's objectives, when it states any.
+    pub objectives: Option<u32>,
+}
+
+/// How a run searches.
+#[derive(Debug, Clone, Copy)]
+pub struct MatchOptions {
+    pub top_n: usize,
+    /// Threads for candidate search and rescoring.
+    pub threads: usize,
+    /// Score every pair exactly instead of searching candidates (for measuring the
+    /// search's recall).
+    pub exhaustive: bool,
+}
+
+/// Which way a need↔offer pairing points, seen from the principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    /// The principal's need, answered by the target's offer.
+    #[serde(rename = "needsToOffers")]
+    NeedsToOffers,
+    /// The principal's offer, answering the target's need.
+    #[serde(rename = "offersToNeeds")]
+    OffersToNeeds,
+}
+
+impl Direction {
+    pub fn flipped(self) -> Self {
+        match self {
+            Direction::NeedsToOffers => Direction::OffersToNeeds,
+            Direction::OffersToNeeds => Direction::NeedsToOffers,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::NeedsToOffers => "needsToOffers",
+            Direction::OffersToNeeds => "offersToNeeds",
+        }
+    }
+}
+
+/// A need↔offer pairing's score and direction (`best_goal_match`, `driving_goal_pair`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GoalMatch {
+    pub score: f64,
+    pub direction: Direction,
+}
+
+/// One quoted reason: a need of one side answered by an offer of the other. `need` and
+/// `offer` index the needs and offers of the side the direction names (for
+/// `NeedsToOffers`: the principal's need, the target's offer).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub direction: Direction,
+    pub need: u16,
+    pub offer: u16,
+    pub score: f64,
+}
+
+/// Every score of an ordered pair (A, B), rounded to six decimals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairScore {
+    pub final_score: f64,
+    pub score_a_to_b: f64,
+    pub score_b_to_a: f64,
+    pub needs_to_offers: f64,
+    pub offers_to_needs: f64,
+    pub complementarity: f64,
+    pub value_alignment: f64,
+    pub general_similarity: f64,
+    pub intent_a_to_b: f64,
+    pub intent_b_to_a: f64,
+    pub best: GoalMatch,
+    pub driving: GoalMatch,
+    /// Up to three, strongest first.
+    pub reasons: Vec<Reason>,
+    /// The two goal categories, when they made the pair complementary.
+    pub categories: Option<(String, String)>,
+}
+
+impl PairScore {
+    /// The same pair seen from B: directional scores swap, directions flip.
+    pub fn mirror(&self) -> PairScore {
+        let flip = |g: GoalMatch| GoalMatch { score: g.score, direction: g.direction.flipped() };
+        PairScore {
+            final_score: self.final_score,
+            score_a_to_b: self.score_b_to_a,
+            score_b_to_a: self.score_a_to_b,
+            needs_to_offers: self.offers_to_needs,
+            offers_to_needs: self.needs_to_offers,
+            complementarity: self.complementarity,
+            value_alignment: self.value_alignment,
+            general_similarity: self.general_similarity,
+            intent_a_to_b: self.intent_b_to_a,
+            intent_b_to_a: self.intent_a_to_b,
+            best: flip(self.best),
+            driving: flip(self.driving),
+            reasons: self.reasons.iter().map(|r| Reason { direction: r.direction.flipped(), ..*r }).collect(),
+            categories: self.categories.clone().map(|(a, b)| (b, a)),
+        }
+    }
+}
+
+/// One unordered pair that is in at least one side's list: profiles `a < b` (indices,
+/// hence attendee IDs, in order), its scores seen from `a`, and where each side ranks
+/// the other (1-based), if it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedPair {
+    pub a: u32,
+    pub b: u32,
+    pub a_rank: Option<u16>,
+    pub b_rank: Option<u16>,
+    pub score: PairScore,
+}
+
+/// What a match run computed.
+#[derive(Debug, Clone, Default)]
+pub struct MatchOutcome {
+    /// Each principal's targets, best first (profile indices).
+    pub lists: Vec<Vec<u32>>,
+    /// Every pair of the lists once, by profile indices.
+    pub pairs: Vec<RankedPair>,
+    /// Ordered pairs scored exactly (candidates rescored and the sample for each
+    /// principal's distribution).
+    pub pairs_scored: u64,
+}
+
+/// Rounds to six decimals: scores are stored and compared at this precision.
+pub fn round6(x: f32) -> f64 {
+    (x as f64 * 1e6).round() / 1e6
+}
+
+/// Runs the whole pipeline over an event.
+pub fn match_event(input: &EventInput, policy: &Policy, options: MatchOptions) -> MatchOutcome {
+    let n = input.profiles.len();
+    if n < 2 {
+        return MatchOutcome { lists: vec![Vec::new(); n], ..MatchOutcome::default() };
+    }
+    let threads = options.threads.max(1);
+    let prepared = score::Prepared::new(input, policy, AnswerHead::bundled(), threads);
+    let keep = options.top_n + policy.extra_candidates;
+    let candidates: Vec<Vec<u32>> = if options.exhaustive || n - 1 <= keep {
+        (0..n as u32).map(|a| (0..n as u32).filter(|b| *b != a).collect()).collect()
+    } else {
+        let (x, y) = prepared.candidate_vectors();
+        candidates::top_k_symmetric(&x, &y, keep, threads)
+    };
+    let rescored: u64 = candidates.iter().map(|c| c.len() as u64).sum();
+    let lists = prepared.rank(&candidates, options.top_n, threads);
+    let pairs = prepared.pairs(&lists);
+    MatchOutcome { lists, pairs, pairs_scored: rescored + prepared.sampled() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vector::normalize;
+
+    /// A deterministic pseudo-random unit vector.
+    fn unit(seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut v: Vec<f32> = (0..384)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 10_000) as f32 / 10_000.0 - 0.5
+            })
+            .collect();
+        normalize(&mut v);
+        v
+    }
+
+    /// `n` attendees with 1-3 needs and offers of random topics; attendee 0 needs what
+    /// attendee 1 offers and offers what 1 needs (the same texts, so the answer head
+    /// sees identical embeddings).
+    fn event(n: usize, seed: u64) -> EventInput {
+        let mut texts = TextTable::new(384);
+        let mut profiles = Vec::new();
+        for i in 0..n {
+            let s = seed * 1_000 + i as u64 * 10;
+            let mut row = |k: u64, text: String| texts.push(text, &unit(s + k));
+            let needs = (0..1 + i % 3).map(|k| row(k as u64, format!("need {i}.{k}"))).collect();
+            let offers = (0..1 + (i / 3) % 3).map(|k| row(5 + k as u64, format!("offer {i}.{k}"))).collect();
+            let goal = (i % 4 != 0).then(|| row(9, format!("goal {i}")));
+            profiles.push(Profile {
+                attendee_id: format!("att-{i:04}"),
+                goal,
+                category: goal.map(|_| (i % 10, 0.8)),
+                needs,
+                offers,
+                interests: Vec::new(),
+            });
+        }
+        let (x, y) = (unit(seed * 7 + 1), unit(seed * 7 + 2));
+        let (x0, y0) = (texts.push("planted x".into(), &x), texts.push("planted y".into(), &y));
+        let (x1, y1) = (texts.push("planted x".into(), &x), texts.push("planted y".into(), &y));
+        profiles[0].needs = vec![x0];
+        profiles[0].offers = vec![y0];
+        profiles[1].needs = vec![y1];
+        profiles[1].offers = vec![x1];
+        EventInput { texts, profiles, objectives: None }
+    }
+
+    fn options(top_n: usize) -> MatchOptions {
+        MatchOptions { top_n, threads: 2, exhaustive: false }
+    }
+
+    #[test]
+    fn pairs_mirror_exactly_and_scores_stay_in_range() {
+        let input = event(40, 1);
+        let policy = Policy::default();
+        let p = score::Prepared::new(&input, &policy, AnswerHead::bundled(), 2);
+        for a in 0..40 {
+            for b in 0..40 {
+                if a == b {
+                    continue;
+                }
+                let (ab, ba) = (p.pair_score(a, b), p.pair_score(b, a));
+                assert_eq!(ab.mirror(), ba, "({a}, {b})");
+                for s in [
+                    ab.final_score,
+                    ab.score_a_to_b,
+                    ab.needs_to_offers,
+                    ab.offers_to_needs,
+                    ab.complementarity,
+                    ab.value_alignment,
+                    ab.general_similarity,
+                    ab.intent_a_to_b,
+                    ab.best.score,
+                    ab.driving.score,
+                ] {
+                    assert!((0.0..=1.0).contains(&s), "({a}, {b}): {s}");
+                }
+                assert!(ab.reasons.len() <= 3);
+                assert!(ab.final_score <= ab.score_a_to_b.max(ab.score_b_to_a) + 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn the_complementary_pair_ranks_first_both_ways() {
+        let input = event(120, 2);
+        let out = match_event(&input, &Policy::default(), options(5));
+        assert_eq!(out.lists[0][0], 1);
+        assert_eq!(out.lists[1][0], 0);
+        let pair = out.pairs.iter().find(|p| (p.a, p.b) == (0, 1)).expect("the planted pair is stored");
+        assert_eq!((pair.a_rank, pair.b_rank), (Some(1), Some(1)));
+        let first = pair.score.reasons.first().expect("the planted pairing is quoted");
+        assert!(first.score > 0.5, "{first:?}");
+    }
+
+    #[test]
+    fn runs_are_deterministic_whatever_the_threads() {
+        let input = event(400, 3);
+        let one = match_event(&input, &Policy::default(), MatchOptions { threads: 1, ..options(10) });
+        let three = match_event(&input, &Policy::default(), MatchOptions { threads: 3, ..options(10) });
+        assert_eq!(one.lists, three.lists);
+        assert_eq!(one.pairs, three.pairs);
+        assert!(one.lists.iter().all(|l| l.len() == 10));
+    }
+
+    #[test]
+    fn every_pair_of_the_lists_is_stored_once_with_its_ranks() {
+        let input = event(300, 4);
+        let out = match_event(&input, &Policy::default(), options(7));
+        let mut seen = std::collections::HashSet::new();
+        for p in &out.pairs {
+            assert!(p.a < p.b && seen.insert((p.a, p.b)));
+            if let Some(r) = p.a_rank {
+                assert_eq!(out.lists[p.a as usize][r as usize - 1], p.b);
+            }
+            if let Some(r) = p.b_rank {
+                assert_eq!(out.lists[p.b as usize][r as usize - 1], p.a);
+            }
+            assert!(p.a_rank.is_some() || p.b_rank.is_some());
+        }
+        let listed: usize = out.lists.iter().map(Vec::len).sum();
+        let ranked: usize = out.pairs.iter().map(|p| p.a_rank.is_some() as usize + p.b_rank.is_some() as usize).sum();
+        assert_eq!(listed, ranked);
+    }
+
+    #[test]
+    fn candidate_search_with_room_for_everyone_is_exhaustive_scoring() {
+        // The search's recall on real events is measured by the benchmarks; here, that
+        // its plumbing (blocks, threads, merge, rescoring) changes nothing when it may
+        // keep every other attendee.
+        let input = event(300, 5);
+        let roomy = Policy { extra_candidates: 300, ..Policy::default() };
+        let searched = {
+            let p = score::Prepared::new(&input, &roomy, AnswerHead::bundled(), 2);
+            let (x, y) = p.candidate_vectors();
+            let candidates = candidates::top_k_symmetric(&x, &y, 299, 2);
+            assert!(candidates.iter().all(|c| c.len() == 299));
+            p.rank(&candidates, 10, 2)
+        };
+        let exact = match_event(&input, &roomy, MatchOptions { exhaustive: true, ..options(10) });
+        assert_eq!(searched, exact.lists);
+    }
+
+    #[test]
+    fn tiny_events_match_without_search() {
+        let mut input = event(2, 6);
+        let out = match_event(&input, &Policy::default(), options(10));
+        assert_eq!(out.lists, vec![vec![1], vec![0]]);
+        input.profiles.truncate(1);
+        let out = match_event(&input, &Policy::default(), options(10));
+        assert_eq!(out.lists, vec![Vec::<u32>::new()]);
+        assert!(out.pairs.is_empty());
+    }
+}

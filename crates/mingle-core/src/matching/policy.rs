@@ -1,0 +1,180 @@
+//! The weights in force for a match run, and how the event's context shifts them.
+//!
+//! A directed score A→B is a weighted sum of five parts in [0, 1] (docs/matching.md):
+//! how well B's offers answer A's needs, goal-category complementarity, intent
+//! strength, value alignment and general similarity. The weights are the policy; its
+//! version is a hash of every number in it, so two runs with the same policy version
+//! weighed the same way.
+
+use serde::Serialize;
+
+use crate::canonical::fingerprint;
+use crate::goals::CATEGORIES;
+
+/// Bumped whenever scoring changes in a way the weights do not show.
+pub const ALGORITHM: &str = "match-v1";
+
+/// The weights of a match run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    /// Weight of the answer score (B's offers answering A's needs).
+    pub answer: f32,
+    /// Weight of goal-category complementarity.
+    pub category: f32,
+    /// Weight of intent strength (how clearly A's needs point at B rather than anyone).
+    pub intent: f32,
+    /// Weight of value alignment (shared interests and goals, fit with the objectives).
+    pub value: f32,
+    /// Weight of general similarity of the two profiles.
+    pub general: f32,
+    /// How much of a directed score is relative to the principal's own distribution
+    /// (a z-score squashed to (0, 1)) rather than absolute: this takes "hubs", attendees
+    /// close to everyone, down.
+    pub relative: f32,
+    /// Within value alignment: shared interests, shared goal, fit with the objectives.
+    pub value_parts: [f32; 3],
+    /// An item pairing quoted as a reason needs at least this answer probability.
+    pub reason_floor: f32,
+    /// Candidates per principal kept by the search before exact rescoring, beyond `top_n`.
+    pub extra_candidates: usize,
+    /// Weight of general similarity in the candidate search's approximate score.
+    pub candidate_general: f32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            answer: 0.50,
+            category: 0.10,
+            intent: 0.15,
+            value: 0.10,
+            general: 0.15,
+            relative: 0.5,
+            value_parts: [0.5, 0.2, 0.3],
+            reason_floor: 0.35,
+            extra_candidates: 60,
+            candidate_general: 2.0,
+        }
+    }
+}
+
+/// The event context a run read (what `context_snapshot_id` identifies).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    pub event_details: Option<String>,
+    pub objectives: Option<String>,
+    pub welcome_instructions: Option<String>,
+}
+
+impl Context {
+    /// Identifies the context: a hash of its three fields.
+    pub fn snapshot_id(&self) -> String {
+        let f = |s: &Option<String>| s.clone().unwrap_or_default();
+        let hash = fingerprint(&[
+            f(&self.event_details).as_str(),
+            f(&self.objectives).as_str(),
+            f(&self.welcome_instructions).as_str(),
+        ]);
+        format!("ctx_{}", &hash[..16])
+    }
+
+    /// The objectives, when the event states any.
+    pub fn objectives(&self) -> Option<&str> {
+        self.objectives.as_deref().map(str::trim).filter(|o| !o.is_empty())
+    }
+}
+
+impl Policy {
+    /// The policy for an event: the defaults, shifted by its objectives. Stated
+    /// objectives make fit with them count: value alignment's weight rises from 0.10 to
+    /// 0.20, taken from general similarity. Objectives whose goal category is known
+    /// (the goal head's reading of the objectives, e.g. "help founders meet investors"
+    /// reads as fundraising) also raise category complementarity from 0.10 to 0.15,
+    /// taken from general similarity too.
+    pub fn for_context(context: &Context, objectives_category: Option<usize>) -> Self {
+        let mut p = Policy::default();
+        if context.objectives().is_some() {
+            p.value += 0.10;
+            p.general -= 0.10;
+            if objectives_category.is_some_and(|c| CATEGORIES[c] != "networking") {
+                p.category += 0.05;
+                p.general -= 0.05;
+            }
+        }
+        p
+    }
+
+    /// Identifies the weights: a hash of every number of the policy.
+    pub fn version(&self) -> String {
+        let text = serde_json::to_string(self).expect("a policy serializes");
+        format!("policy_{}", &fingerprint(&[text.as_str()])[..16])
+    }
+}
+
+/// How complementary two goal categories are, in [0, 1] (symmetric): 1 for the two
+/// sides of one exchange (fundraising and investing, hiring and job seeking, selling
+/// and buying, learning and mentoring), low for two attendees after the same thing.
+pub fn category_compatibility(a: usize, b: usize) -> f32 {
+    let (a, b) = (CATEGORIES[a], CATEGORIES[b]);
+    let pair = |x: &str, y: &str| (a == x && b == y) || (a == y && b == x);
+    if pair("fundraising", "investing") || pair("hiring", "job_seeking") || pair("selling", "buying") {
+        1.0
+    } else if pair("learning", "mentoring") {
+        0.9
+    } else if pair("partnering", "partnering") {
+        0.8
+    } else if pair("mentoring", "mentoring") || pair("partnering", "selling") || pair("partnering", "buying") {
+        0.5
+    } else if a == "networking" || b == "networking" || pair("investing", "investing") {
+        0.3
+    } else if a == b {
+        // Two attendees after the same thing compete more than they help each other.
+        0.05
+    } else {
+        0.15
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(c: &str) -> usize {
+        CATEGORIES.iter().position(|x| *x == c).unwrap()
+    }
+
+    #[test]
+    fn compatibility_is_symmetric_and_in_range() {
+        for a in 0..CATEGORIES.len() {
+            for b in 0..CATEGORIES.len() {
+                let c = category_compatibility(a, b);
+                assert_eq!(c, category_compatibility(b, a));
+                assert!((0.0..=1.0).contains(&c));
+            }
+        }
+        assert_eq!(category_compatibility(index("fundraising"), index("investing")), 1.0);
+        assert!(category_compatibility(index("fundraising"), index("fundraising")) < 0.1);
+    }
+
+    #[test]
+    fn weights_sum_to_one_with_and_without_objectives() {
+        let plain = Policy::default();
+        let context = Context { objectives: Some("Founders meet investors".into()), ..Context::default() };
+        let shifted = Policy::for_context(&context, Some(index("fundraising")));
+        for p in [&plain, &shifted] {
+            let total = p.answer + p.category + p.intent + p.value + p.general;
+            assert!((total - 1.0).abs() < 1e-6, "{total}");
+        }
+        assert!(shifted.value > plain.value && shifted.category > plain.category);
+        assert_ne!(plain.version(), shifted.version());
+        assert_eq!(plain.version(), Policy::default().version());
+    }
+
+    #[test]
+    fn the_snapshot_id_follows_the_context() {
+        let a = Context { objectives: Some("x".into()), ..Context::default() };
+        let b = Context { event_details: Some("x".into()), ..Context::default() };
+        assert_ne!(a.snapshot_id(), b.snapshot_id());
+        assert_eq!(a.snapshot_id(), a.clone().snapshot_id());
+    }
+}

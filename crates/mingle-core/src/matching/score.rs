@@ -1,0 +1,445 @@
+//! Exact scores of a pair, and what they are computed from.
+//!
+//! For principal A and target B (every part in [0, 1]):
+//! - `N(A→B)`, needs to offers: for each need of A, the answer probability of B's offer
+//!   that answers it best; then half the best need plus half the mean over A's needs
+//!   (one need fully met counts, and so does meeting several).
+//! - `Cat(A,B)`: complementarity of the two goal categories, times the geometric mean
+//!   of the goal head's probabilities for them.
+//! - `I(A→B)`, intent strength: how far `N(A→B)` stands out from A's usual `N`
+//!   (a z-score over a sample of others, squashed), times `√N(A→B)`.
+//! - `V(A,B)`, value alignment: shared interests, shared goal topic, both profiles' fit
+//!   with the event's objectives.
+//! - `G(A,B)`, general similarity: cosine of the two profiles' mean embeddings.
+//!
+//! `S(A→B) = w·(N, Cat, I, V, G)`; the directed score `score_a_to_b` blends `S` with
+//! its standing among A's scores of others (`σ` of a z-score), and `final_score` is the
+//! harmonic mean of the two directed scores: high only when both sides gain.
+
+use crate::goals::CATEGORIES;
+use crate::vector::{dot, normalize, Matrix};
+
+use super::answer::{sigmoid, AnswerHead};
+use super::policy::{category_compatibility, Policy};
+use super::{round6, Direction, EventInput, GoalMatch, PairScore, RankedPair, Reason};
+
+/// Others sampled per principal to estimate its score distribution.
+const SAMPLE: usize = 200;
+
+/// A principal's score distribution over the sample.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stats {
+    answer_mean: f32,
+    answer_sd: f32,
+    score_mean: f32,
+    score_sd: f32,
+}
+
+/// The best answering of one direction: the need (of the side that needs), the offer
+/// (of the other side) and its probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Best {
+    need: u16,
+    offer: u16,
+    p: f32,
+}
+
+/// `N(A→B)` and the single best pairing behind it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Answering {
+    value: f32,
+    best: Option<Best>,
+}
+
+/// An event made ready for scoring.
+pub struct Prepared<'a> {
+    input: &'a EventInput,
+    policy: &'a Policy,
+    head: &'a AnswerHead,
+    /// Answer vectors of every need and offer, profile by profile.
+    needs: Matrix,
+    offers: Matrix,
+    /// Profile `i`'s needs are rows `need_at[i]..need_at[i + 1]` of `needs`.
+    need_at: Vec<usize>,
+    offer_at: Vec<usize>,
+    /// Unit mean embedding of each profile (zero without texts).
+    general: Matrix,
+    /// Each profile's fit with the objectives, when there are any.
+    objective_fit: Option<Vec<f32>>,
+    stats: Vec<Stats>,
+    sampled: u64,
+}
+
+fn mean_sd(xs: &[f32]) -> (f32, f32) {
+    if xs.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mean = xs.iter().sum::<f32>() / xs.len() as f32;
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / xs.len() as f32;
+    (mean, var.sqrt())
+}
+
+/// Runs `f` over `0..n` split into contiguous chunks on `threads` threads; the results
+/// come back in order.
+fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let chunk = n.div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| scope.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<T>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a scoring thread panicked")).collect()
+    })
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(input: &'a EventInput, policy: &'a Policy, head: &'a AnswerHead, threads: usize) -> Self {
+        let texts = &input.texts;
+        let (mut need_at, mut offer_at) = (vec![0], vec![0]);
+        let (mut needs, mut offers) = (Vec::new(), Vec::new());
+        let dim = texts.dimension;
+        let mut general = Matrix::zeros(input.profiles.len(), dim);
+        for (i, p) in input.profiles.iter().enumerate() {
+            for &t in &p.needs {
+                needs.extend(head.need_vector(texts.text(t), texts.vector(t)));
+            }
+            for &t in &p.offers {
+                offers.extend(head.offer_vector(texts.text(t), texts.vector(t)));
+            }
+            need_at.push(need_at[i] + p.needs.len());
+            offer_at.push(offer_at[i] + p.offers.len());
+            let g = general.row_mut(i);
+            for &t in p.goal.iter().chain(&p.needs).chain(&p.offers) {
+                g.iter_mut().zip(texts.vector(t)).for_each(|(a, b)| *a += b);
+            }
+            normalize(g);
+        }
+        let width = head.width();
+        let objective_fit = input.objectives.map(|o| {
+            let obj = texts.vector(o);
+            (0..input.profiles.len()).map(|i| dot(general.row(i), obj).max(0.0)).collect()
+        });
+        let mut prepared = Self {
+            input,
+            policy,
+            head,
+            needs: Matrix { rows: need_at[input.profiles.len()], cols: width, data: needs },
+            offers: Matrix { rows: offer_at[input.profiles.len()], cols: width, data: offers },
+            need_at,
+            offer_at,
+            general,
+            objective_fit,
+            stats: Vec::new(),
+            sampled: 0,
+        };
+        prepared.estimate_stats(threads);
+        prepared
+    }
+
+    /// Ordered pairs scored for the distributions.
+    pub fn sampled(&self) -> u64 {
+        self.sampled
+    }
+
+    fn n(&self) -> usize {
+        self.input.profiles.len()
+    }
+
+    /// Each principal's distribution of `N` and `S` over a fixed sample of others:
+    /// evenly spaced profiles (by ID order), so the estimate is deterministic.
+    fn estimate_stats(&mut self, threads: usize) {
+        let n = self.n();
+        let m = SAMPLE.min(n - 1);
+        let sample: Vec<usize> = (0..m).map(|k| k * n / m).collect();
+        let this = &*self;
+        let stats = parallel(n, threads, |a| {
+            let others: Vec<usize> = sample.iter().map(|&s| if s == a { (s + 1) % n } else { s }).collect();
+            let answers: Vec<f32> = others.iter().map(|&b| this.answering(a, b).value).collect();
+            let (answer_mean, answer_sd) = mean_sd(&answers);
+            let partial = Stats { answer_mean, answer_sd, ..Stats::default() };
+            let scores: Vec<f32> =
+                others.iter().zip(&answers).map(|(&b, &ans)| this.raw_with(a, b, ans, &partial)).collect();
+            let (score_mean, score_sd) = mean_sd(&scores);
+            Stats { answer_mean, answer_sd, score_mean, score_sd }
+        });
+        self.sampled = (n * m) as u64;
+        self.stats = stats;
+    }
+
+    /// `N(A→B)`: A's needs answered by B's offers.
+    fn answering(&self, a: usize, b: usize) -> Answering {
+        let (na, oa) = (self.need_at[a]..self.need_at[a + 1], self.offer_at[b]..self.offer_at[b + 1]);
+        if na.is_empty() || oa.is_empty() {
+            return Answering::default();
+        }
+        let (mut sum, mut best): (f32, Option<Best>) = (0.0, None);
+        for (ni, need) in na.clone().enumerate() {
+            let nv = self.needs.row(need);
+            let (mut top, mut top_j) = (f32::NEG_INFINITY, 0);
+            for (oj, offer) in oa.clone().enumerate() {
+                let z = dot(nv, self.offers.row(offer));
+                if z > top {
+                    (top, top_j) = (z, oj);
+                }
+            }
+            let p = sigmoid(top);
+            sum += p;
+            if best.is_none_or(|b| p > b.p) {
+                best = Some(Best { need: ni as u16, offer: top_j as u16, p });
+            }
+        }
+        let max = best.map_or(0.0, |b| b.p);
+        Answering { value: 0.5 * max + 0.5 * sum / na.len() as f32, best }
+    }
+
+    /// Every need of A with the offer of B that answers it best (for reasons).
+    fn answers_per_need(&self, a: usize, b: usize) -> Vec<Best> {
+        let (na, oa) = (self.need_at[a]..self.need_at[a + 1], self.offer_at[b]..self.offer_at[b + 1]);
+        if oa.is_empty() {
+            return Vec::new();
+        }
+        na.enumerate()
+            .map(|(ni, need)| {
+                let nv = self.needs.row(need);
+                let (oj, z) = oa
+                    .clone()
+                    .enumerate()
+                    .map(|(oj, offer)| (oj, dot(nv, self.offers.row(offer))))
+                    .fold((0, f32::NEG_INFINITY), |best, x| if x.1 > best.1 { x } else { best });
+                Best { need: ni as u16, offer: oj as u16, p: sigmoid(z) }
+            })
+            .collect()
+    }
+
+    fn category(&self, a: usize, b: usize) -> f32 {
+        match (self.input.profiles[a].category, self.input.profiles[b].category) {
+            (Some((ca, pa)), Some((cb, pb))) => category_compatibility(ca, cb) * (pa * pb).sqrt(),
+            _ => 0.0,
+        }
+    }
+
+    fn general(&self, a: usize, b: usize) -> f32 {
+        dot(self.general.row(a), self.general.row(b)).clamp(0.0, 1.0)
+    }
+
+    /// Mean over `xs` of the best cosine with any of `ys`, both ways, averaged.
+    fn soft_overlap(&self, xs: &[u32], ys: &[u32]) -> f32 {
+        let t = &self.input.texts;
+        let one_way = |xs: &[u32], ys: &[u32]| {
+            xs.iter().map(|&x| ys.iter().map(|&y| dot(t.vector(x), t.vector(y))).fold(-1.0f32, f32::max)).sum::<f32>()
+                / xs.len() as f32
+        };
+        (0.5 * (one_way(xs, ys) + one_way(ys, xs))).clamp(0.0, 1.0)
+    }
+
+    fn value(&self, a: usize, b: usize) -> f32 {
+        let (pa, pb) = (&self.input.profiles[a], &self.input.profiles[b]);
+        let w = self.policy.value_parts;
+        let (mut total, mut weight) = (0.0, 0.0);
+        if !pa.interests.is_empty() && !pb.interests.is_empty() {
+            total += w[0] * self.soft_overlap(&pa.interests, &pb.interests);
+            weight += w[0];
+        }
+        if let (Some(ga), Some(gb)) = (pa.goal, pb.goal) {
+            let t = &self.input.texts;
+            total += w[1] * dot(t.vector(ga), t.vector(gb)).clamp(0.0, 1.0);
+            weight += w[1];
+        }
+        if let Some(fit) = &self.objective_fit {
+            total += w[2] * 0.5 * (fit[a] + fit[b]);
+            weight += w[2];
+        }
+        if weight > 0.0 {
+            total / weight
+        } else {
+            0.0
+        }
+    }
+
+    fn intent(&self, answer: f32, stats: &Stats) -> f32 {
+        if answer <= 0.0 {
+            return 0.0;
+        }
+        sigmoid((answer - stats.answer_mean) / stats.answer_sd.max(0.05)) * answer.sqrt()
+    }
+
+    /// `S(A→B)` given `N(A→B)`.
+    fn raw_with(&self, a: usize, b: usize, answer: f32, stats: &Stats) -> f32 {
+        let p = self.policy;
+        p.answer * answer
+            + p.category * self.category(a, b)
+            + p.intent * self.intent(answer, stats)
+            + p.value * self.value(a, b)
+            + p.general * self.general(a, b)
+    }
+
+    /// The directed score from `S`: absolute and relative to the principal's others.
+    fn directed(&self, a: usize, raw: f32) -> f32 {
+        let s = &self.stats[a];
+        let relative = sigmoid((raw - s.score_mean) / s.score_sd.max(0.02));
+        (1.0 - self.policy.relative) * raw + self.policy.relative * relative
+    }
+
+    fn harmonic(x: f32, y: f32) -> f32 {
+        if x + y > 0.0 {
+            2.0 * x * y / (x + y)
+        } else {
+            0.0
+        }
+    }
+
+    /// `final_score` of (A, B) alone, for ranking.
+    fn final_score(&self, a: usize, b: usize) -> f32 {
+        let (ab, ba) = (self.answering(a, b).value, self.answering(b, a).value);
+        let sab = self.directed(a, self.raw_with(a, b, ab, &self.stats[a]));
+        let sba = self.directed(b, self.raw_with(b, a, ba, &self.stats[b]));
+        Self::harmonic(sab, sba)
+    }
+
+    /// Every score of (A, B), seen from A.
+    pub fn pair_score(&self, a: usize, b: usize) -> PairScore {
+        let (ab, ba) = (self.answering(a, b), self.answering(b, a));
+        let (raw_ab, raw_ba) =
+            (self.raw_with(a, b, ab.value, &self.stats[a]), self.raw_with(b, a, ba.value, &self.stats[b]));
+        let (sab, sba) = (self.directed(a, raw_ab), self.directed(b, raw_ba));
+        let final_score = Self::harmonic(sab, sba);
+        let category = self.category(a, b);
+        let complementarity = 0.8 * (ab.value * ba.value).sqrt() + 0.2 * category;
+
+        // Ties between the two directions go to the pairing whose needing side has the
+        // smaller ID, so that (A, B) and (B, A) pick the same one.
+        let a_first = a < b;
+        let prefer = |x: Direction| (x == Direction::NeedsToOffers) == a_first;
+        let wins = |x: (f32, Direction), y: (f32, Direction)| x.0 > y.0 || (x.0 == y.0 && prefer(x.1));
+        let pick = |x: Option<Best>, dir: Direction| x.map(|b| (b.p, dir));
+        let options = [pick(ab.best, Direction::NeedsToOffers), pick(ba.best, Direction::OffersToNeeds)];
+        let best = options.into_iter().flatten().fold(None, |acc: Option<(f32, Direction)>, x| match acc {
+            Some(y) if !wins(x, y) => Some(y),
+            _ => Some(x),
+        });
+        // The pairing that moved final_score most: its probability times the weight of
+        // its direction in the harmonic mean (∂final/∂s_ab = 2·s_ba² / (s_ab + s_ba)²).
+        let sum = (sab + sba).max(1e-9);
+        let weight = |d: Direction| if d == Direction::NeedsToOffers { 2.0 * sba * sba } else { 2.0 * sab * sab };
+        let driving = options.into_iter().flatten().map(|(p, d)| (p * weight(d) / (sum * sum), p, d)).fold(
+            None,
+            |acc: Option<(f32, f32, Direction)>, x| match acc {
+                Some(y) if !wins((x.0, x.2), (y.0, y.2)) => Some(y),
+                _ => Some(x),
+            },
+        );
+        let none = GoalMatch { score: 0.0, direction: Direction::NeedsToOffers };
+
+        let mut reasons: Vec<Reason> = self
+            .answers_per_need(a, b)
+            .into_iter()
+            .map(|b| (b, Direction::NeedsToOffers))
+            .chain(self.answers_per_need(b, a).into_iter().map(|b| (b, Direction::OffersToNeeds)))
+            .filter(|(b, _)| b.p >= self.policy.reason_floor)
+            .map(|(b, direction)| Reason { direction, need: b.need, offer: b.offer, score: round6(b.p) })
+            .collect();
+        // Strongest first; ties as above, then by need and offer.
+        reasons.sort_by(|x, y| {
+            y.score
+                .total_cmp(&x.score)
+                .then(prefer(y.direction).cmp(&prefer(x.direction)))
+                .then((x.need, x.offer).cmp(&(y.need, y.offer)))
+        });
+        reasons.truncate(3);
+
+        let (pa, pb) = (&self.input.profiles[a], &self.input.profiles[b]);
+        let categories = match (pa.category, pb.category) {
+            (Some((ca, _)), Some((cb, _))) if category_compatibility(ca, cb) >= 0.5 => {
+                Some((CATEGORIES[ca].to_owned(), CATEGORIES[cb].to_owned()))
+            }
+            _ => None,
+        };
+        PairScore {
+            final_score: round6(final_score),
+            score_a_to_b: round6(sab),
+            score_b_to_a: round6(sba),
+            needs_to_offers: round6(ab.value),
+            offers_to_needs: round6(ba.value),
+            complementarity: round6(complementarity),
+            value_alignment: round6(self.value(a, b)),
+            general_similarity: round6(self.general(a, b)),
+            intent_a_to_b: round6(self.intent(ab.value, &self.stats[a])),
+            intent_b_to_a: round6(self.intent(ba.value, &self.stats[b])),
+            best: best.map_or(none, |(p, direction)| GoalMatch { score: round6(p), direction }),
+            driving: driving.map_or(none, |(_, p, direction)| GoalMatch { score: round6(p), direction }),
+            reasons,
+            categories,
+        }
+    }
+
+    /// The short vectors of candidate search: `x_A·y_B` approximates the sum of the
+    /// two directions' mean answer logits plus a multiple of the general similarity,
+    /// and is symmetric. `x_A = [ν_A ; ω_A ; √γ ĝ_A]`, `y_B = [ω_B ; ν_B ; √γ ĝ_B]`,
+    /// where `ν` is the mean reduced answer vector of A's needs, `ω` of A's offers, and
+    /// `ĝ` the reduced general vector.
+    pub fn candidate_vectors(&self) -> (Matrix, Matrix) {
+        let n = self.n();
+        let r = self.head.reduced_width();
+        let k = self.head.basis_rank();
+        let width = 2 * r + k;
+        let mut x = Matrix::zeros(n, width);
+        let mut y = Matrix::zeros(n, width);
+        let gamma = self.policy.candidate_general.sqrt();
+        let mean_reduced = |m: &Matrix, rows: std::ops::Range<usize>| {
+            let mut acc = vec![0.0f32; r];
+            let count = rows.len().max(1) as f32;
+            for row in rows {
+                acc.iter_mut().zip(self.head.reduce(m.row(row))).for_each(|(a, v)| *a += v / count);
+            }
+            acc
+        };
+        for i in 0..n {
+            let nu = mean_reduced(&self.needs, self.need_at[i]..self.need_at[i + 1]);
+            let omega = mean_reduced(&self.offers, self.offer_at[i]..self.offer_at[i + 1]);
+            let g: Vec<f32> = self.head.reduce_embedding(self.general.row(i)).into_iter().map(|v| v * gamma).collect();
+            let xr = x.row_mut(i);
+            xr[..r].copy_from_slice(&nu);
+            xr[r..2 * r].copy_from_slice(&omega);
+            xr[2 * r..].copy_from_slice(&g);
+            let yr = y.row_mut(i);
+            yr[..r].copy_from_slice(&omega);
+            yr[r..2 * r].copy_from_slice(&nu);
+            yr[2 * r..].copy_from_slice(&g);
+        }
+        (x, y)
+    }
+
+    /// Each principal's `top_n` of its candidates by `final_score`, ties by index.
+    pub fn rank(&self, candidates: &[Vec<u32>], top_n: usize, threads: usize) -> Vec<Vec<u32>> {
+        parallel(self.n(), threads, |a| {
+            let mut scored: Vec<(f32, u32)> =
+                candidates[a].iter().map(|&b| (self.final_score(a, b as usize), b)).collect();
+            scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            scored.truncate(top_n);
+            scored.into_iter().map(|(_, b)| b).collect()
+        })
+    }
+
+    /// Every pair of the lists once, scored from its smaller index, with both ranks.
+    pub fn pairs(&self, lists: &[Vec<u32>]) -> Vec<RankedPair> {
+        let mut ranks: std::collections::BTreeMap<(u32, u32), (Option<u16>, Option<u16>)> = Default::default();
+        for (a, list) in lists.iter().enumerate() {
+            for (rank, &b) in list.iter().enumerate() {
+                let rank = Some(rank as u16 + 1);
+                let a = a as u32;
+                let entry = ranks.entry((a.min(b), a.max(b))).or_default();
+                if a < b {
+                    entry.0 = rank;
+                } else {
+                    entry.1 = rank;
+                }
+            }
+        }
+        let keys: Vec<((u32, u32), (Option<u16>, Option<u16>))> = ranks.into_iter().collect();
+        parallel(keys.len(), 2, |i| {
+            let ((a, b), (a_rank, b_rank)) = keys[i];
+            RankedPair { a, b, a_rank, b_rank, score: self.pair_score(a as usize, b as usize) }
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! Match runs' results in SQLite: written with the run's `succeeded` status in one
+//! transaction, read by run.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::enrichment::insert_features;
+use super::identity::fetch_in;
+use super::queue::succeed_under_lease;
+use super::rows::{get, run_from_row};
+use super::SqliteStore;
+use crate::models::{Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, StoredMatch};
+use crate::StoreError;
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+fn match_from_row(r: &SqliteRow) -> Result<StoredMatch, StoreError> {
+    Ok(StoredMatch {
+        a_id: get(r, "a_id")?,
+        b_id: get(r, "b_id")?,
+        match_id: get(r, "match_id")?,
+        a_rank: get(r, "a_rank")?,
+        b_rank: get(r, "b_rank")?,
+        score: serde_json::from_str(&get::<String>(r, "scores")?).map_err(StoreError::backend)?,
+    })
+}
+
+fn strings(r: &SqliteRow, column: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(&get::<String>(r, column)?).map_err(StoreError::backend)
+}
+
+/// Rows per multi-row insert (SQLite binds at most 32,766 values per statement).
+const ROWS: usize = 400;
+
+impl SqliteStore {
+    pub(super) async fn write_matches(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        w: &MatchWrite,
+    ) -> Result<bool, StoreError> {
+        let (org_id, run_id) = (lease.org_id.as_str(), lease.run_id.as_str());
+        let mut tx = self.write.begin().await.map_err(db)?;
+        if !succeed_under_lease(&mut tx, lease, &w.progress, Some((&w.snapshot_metadata, &w.version_metadata))).await? {
+            return Ok(false);
+        }
+        insert_features(&mut tx, org_id, event_id, &w.features).await?;
+        for chunk in w.profiles.chunks(ROWS) {
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO match_profiles (org_id, run_id, attendee_id, goal, goal_folded, goal_category, needs, offers) ",
+            );
+            b.push_values(chunk, |mut row, p| {
+                row.push_bind(org_id)
+                    .push_bind(run_id)
+                    .push_bind(&p.attendee_id)
+                    .push_bind(&p.goal)
+                    .push_bind(p.goal.as_ref().map(|g| g.to_lowercase()))
+                    .push_bind(&p.goal_category)
+                    .push_bind(serde_json::to_string(&p.needs).unwrap_or_default())
+                    .push_bind(serde_json::to_string(&p.offers).unwrap_or_default());
+            });
+            b.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        let sessions: Vec<(&str, &str)> = w
+            .profiles
+            .iter()
+            .flat_map(|p| p.sessions.iter().map(move |s| (s.as_str(), p.attendee_id.as_str())))
+            .collect();
+        for chunk in sessions.chunks(ROWS) {
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "INSERT OR IGNORE INTO match_sessions (org_id, run_id, session_id, attendee_id) ",
+            );
+            b.push_values(chunk, |mut row, (session, attendee)| {
+                row.push_bind(org_id).push_bind(run_id).push_bind(*session).push_bind(*attendee);
+            });
+            b.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        for chunk in w.pairs.chunks(ROWS) {
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO matches (org_id, run_id, a_id, b_id, match_id, a_rank, b_rank, final_key, scores) ",
+            );
+            b.push_values(chunk, |mut row, m| {
+                row.push_bind(org_id)
+                    .push_bind(run_id)
+                    .push_bind(&m.a_id)
+                    .push_bind(&m.b_id)
+                    .push_bind(&m.match_id)
+                    .push_bind(m.a_rank)
+                    .push_bind(m.b_rank)
+                    .push_bind(m.final_key())
+                    .push_bind(serde_json::to_string(&m.score).unwrap_or_default());
+            });
+            b.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    pub(super) async fn latest_match(&self, org_id: &str, event_id: &str) -> Result<Option<Run>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM runs WHERE org_id = ? AND event_id = ? AND kind = 'match'
+               AND status IN ('succeeded', 'partial')
+             ORDER BY terminal_at DESC, run_id DESC LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(event_id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(|r| run_from_row(&r))
+        .transpose()
+    }
+
+    pub(super) async fn matches_of(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        attendee_id: &str,
+    ) -> Result<Vec<StoredMatch>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM matches WHERE org_id = ?1 AND run_id = ?2 AND a_id = ?3 AND a_rank IS NOT NULL
+             UNION ALL
+             SELECT * FROM matches WHERE org_id = ?1 AND run_id = ?2 AND b_id = ?3 AND b_rank IS NOT NULL",
+        )
+        .bind(org_id)
+        .bind(run_id)
+        .bind(attendee_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.iter().map(match_from_row).collect()
+    }
+
+    pub(super) async fn list_matches(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        filter: &MatchFilter,
+        page: &PageQuery,
+    ) -> Result<Vec<StoredMatch>, StoreError> {
+        let mut b = QueryBuilder::<Sqlite>::new("SELECT m.* FROM matches m WHERE m.org_id = ");
+        b.push_bind(org_id).push(" AND m.run_id = ").push_bind(run_id);
+        if let Some(session) = &filter.session_id {
+            for side in ["a_id", "b_id"] {
+                b.push(" AND EXISTS (SELECT 1 FROM match_sessions s WHERE s.org_id = m.org_id AND s.run_id = m.run_id AND s.session_id = ")
+                    .push_bind(session)
+                    .push(format!(" AND s.attendee_id = m.{side})"));
+            }
+        }
+        if let Some(goal) = &filter.goal {
+            b.push(
+                " AND EXISTS (SELECT 1 FROM match_profiles p WHERE p.org_id = m.org_id AND p.run_id = m.run_id
+                   AND p.attendee_id IN (m.a_id, m.b_id) AND (p.goal_category = ",
+            )
+            .push_bind(goal)
+            .push(" OR instr(p.goal_folded, ")
+            .push_bind(goal)
+            .push(") > 0))");
+        }
+        if let Some(after) = &page.after {
+            let (a, b_id) = after.id.split_once('\u{1f}').unwrap_or((after.id.as_str(), ""));
+            b.push(" AND (m.final_key < ")
+                .push_bind(after.key)
+                .push(" OR (m.final_key = ")
+                .push_bind(after.key)
+                .push(" AND (m.a_id, m.b_id) > (")
+                .push_bind(a.to_owned())
+                .push(", ")
+                .push_bind(b_id.to_owned())
+                .push(")))");
+        }
+        b.push(" ORDER BY m.final_key DESC, m.a_id, m.b_id LIMIT ").push_bind(page.limit as i64);
+        let rows = b.build().fetch_all(&self.read).await.map_err(db)?;
+        rows.iter().map(match_from_row).collect()
+    }
+
+    pub(super) async fn one_match(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        a: &str,
+        b: &str,
+    ) -> Result<Option<StoredMatch>, StoreError> {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        sqlx::query("SELECT * FROM matches WHERE org_id = ? AND run_id = ? AND a_id = ? AND b_id = ?")
+            .bind(org_id)
+            .bind(run_id)
+            .bind(a)
+            .bind(b)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?
+            .map(|r| match_from_row(&r))
+            .transpose()
+    }
+
+    pub(super) async fn profiles(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<MatchProfile>, StoreError> {
+        let mut conn = self.read.acquire().await.map_err(db)?;
+        let rows = fetch_in(
+            &mut conn,
+            "SELECT p.*, (SELECT json_group_array(s.session_id) FROM match_sessions s
+                WHERE s.org_id = p.org_id AND s.run_id = p.run_id AND s.attendee_id = p.attendee_id) AS sessions
+             FROM match_profiles p WHERE p.org_id = ? AND p.run_id = ? AND p.attendee_id IN ({})",
+            &[org_id, run_id],
+            ids,
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MatchProfile {
+                    attendee_id: get(r, "attendee_id")?,
+                    goal: get(r, "goal")?,
+                    goal_category: get(r, "goal_category")?,
+                    needs: strings(r, "needs")?,
+                    offers: strings(r, "offers")?,
+                    sessions: strings(r, "sessions")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,381 @@
+//! Matching quality on labelled events we generate; prints, asserts nothing.
+//!
+//!     cargo bench -p mingle --bench matching_quality
+//!
+//! The bank (`benches/data/match_bank_{1,2}.jsonl`, 156 templates over 28 domains,
+//! written for this benchmark apart from the answer head's training data) plants
+//! complementary pairs: A's need is answered by B's offer and B's need by A's offer,
+//! the two sides sharing no word stem, each text in several wordings. Most templates
+//! add a topical trap (someone using A's words who answers neither side: a journalist,
+//! a course seller, a tool vendor) and every one a one-sided distractor (answers A's
+//! need but needs nothing A offers). `match_fillers.jsonl` adds vague and off-topic
+//! attendees up to the event's size. The generator is deterministic (seeded).
+//!
+//! For each planted principal (A and B of every template) it reports recall@1/5/10 of
+//! the counterpart in the engine's top-10 list, MRR@10, and how often the trap or the
+//! one-sided distractor outranks the counterpart by `final_score`; the same for a TF-IDF
+//! baseline and for plain MiniLM cosine (needs against offers, both directions, harmonic
+//! mean), ranking every other attendee.
+//!
+//! `MINGLE_BENCH_SPLIT` picks the events: `tune` (bank 1 only, what tuning looked at),
+//! `heldout` (bank 2 only), or `all` (default: both banks in one 1,000-attendee event,
+//! plus each bank's own event).
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use mingle_core::goals::{GoalClassifier, CATEGORIES};
+use mingle_core::matching::score::Prepared;
+use mingle_core::matching::{self, AnswerHead, EventInput, MatchOptions, Policy, Profile, TextTable};
+use mingle_core::vector::{dot, normalize};
+use mingle_encoder::Encoder;
+use serde_json::Value;
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 1_000_000) as f64 / 1e6 < p
+    }
+}
+
+fn lines(name: &str) -> Vec<Value> {
+    let path = format!("{}/benches/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[derive(Clone, Debug)]
+struct Person {
+    goal: String,
+    needs: Vec<String>,
+    offers: Vec<String>,
+}
+
+/// Roles of the planted attendees of one template, by attendee index.
+struct Planted {
+    a: usize,
+    b: usize,
+    trap: Option<usize>,
+    one_sided: usize,
+}
+
+struct Event {
+    people: Vec<Person>,
+    planted: Vec<Planted>,
+}
+
+fn pick(rng: &mut Rng, v: &Value) -> String {
+    let options = v.as_array().unwrap();
+    options[rng.below(options.len())].as_str().unwrap().to_owned()
+}
+
+fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> Event {
+    let mut rng = Rng(seed);
+    let vague: Vec<&Value> = fillers.iter().filter(|f| f["kind"] == "vague").collect();
+    let mut people = Vec::new();
+    let mut planted = Vec::new();
+    let mut person = |rng: &mut Rng, p: &Value, people: &mut Vec<Person>| {
+        let mut needs = vec![pick(rng, &p["need"])];
+        let mut offers = vec![pick(rng, &p["offer"])];
+        // Some attendees also write a vague line, as real ones do.
+        if rng.chance(0.25) {
+            needs.push(pick(rng, &vague[rng.below(vague.len())]["need"]));
+        }
+        if rng.chance(0.25) {
+            offers.push(pick(rng, &vague[rng.below(vague.len())]["offer"]));
+        }
+        people.push(Person { goal: pick(rng, &p["goal"]), needs, offers });
+        people.len() - 1
+    };
+    for t in templates {
+        let a = person(&mut rng, &t["a"], &mut people);
+        let b = person(&mut rng, &t["b"], &mut people);
+        let trap = t.get("trap").map(|p| person(&mut rng, p, &mut people));
+        let one_sided = person(&mut rng, &t["one_sided"], &mut people);
+        planted.push(Planted { a, b, trap, one_sided });
+    }
+    let mut f = 0;
+    while people.len() < size {
+        let filler = &fillers[f % fillers.len()];
+        person(&mut rng, filler, &mut people);
+        f += 1;
+    }
+    // Shuffle who gets which ID, so ID order (the tie-break) says nothing.
+    let mut order: Vec<usize> = (0..people.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let mut position = vec![0; people.len()];
+    for (new, &old) in order.iter().enumerate() {
+        position[old] = new;
+    }
+    let shuffled: Vec<Person> = order.iter().map(|&old| people[old].clone()).collect();
+    let planted = planted
+        .into_iter()
+        .map(|p| Planted {
+            a: position[p.a],
+            b: position[p.b],
+            trap: p.trap.map(|t| position[t]),
+            one_sided: position[p.one_sided],
+        })
+        .collect();
+    Event { people: shuffled, planted }
+}
+
+struct Embedded {
+    vectors: HashMap<String, Vec<f32>>,
+}
+
+fn embed(encoder: &dyn Encoder, events: &[&Event]) -> Embedded {
+    let mut texts: Vec<&str> = events
+        .iter()
+        .flat_map(|e| e.people.iter())
+        .flat_map(|p| {
+            std::iter::once(p.goal.as_str())
+                .chain(p.needs.iter().map(String::as_str))
+                .chain(p.offers.iter().map(String::as_str))
+        })
+        .collect();
+    texts.sort_unstable();
+    texts.dedup();
+    let start = std::time::Instant::now();
+    let vectors = encoder.encode(&texts).unwrap();
+    eprintln!("encoded {} texts in {:.1} s", texts.len(), start.elapsed().as_secs_f64());
+    Embedded { vectors: texts.into_iter().map(str::to_owned).zip(vectors).collect() }
+}
+
+/// The event as a match run would read it (goal categories from the goal head).
+fn engine_input(event: &Event, e: &Embedded) -> EventInput {
+    let mut texts = TextTable::new(384);
+    let mut rows: HashMap<&str, u32> = HashMap::new();
+    let mut row = |t: &str| *rows.entry(t).or_insert_with(|| texts.push(t.to_owned(), &e.vectors[t]));
+    let mut profiles = Vec::new();
+    for (i, p) in event.people.iter().enumerate() {
+        let c = GoalClassifier::bundled().classify(&p.goal, &e.vectors[&p.goal]);
+        let category = CATEGORIES.iter().position(|x| *x == c.category).map(|k| (k, c.probability));
+        profiles.push(Profile {
+            attendee_id: format!("att-{i:05}"),
+            goal: Some(row(&p.goal)),
+            category,
+            needs: p.needs.iter().map(|t| row(t)).collect(),
+            offers: p.offers.iter().map(|t| row(t)).collect(),
+            interests: Vec::new(),
+        });
+    }
+    EventInput { texts, profiles, objectives: None }
+}
+
+#[derive(Default)]
+struct Tally {
+    principals: usize,
+    at: [usize; 3],
+    rr: f64,
+    traps: (usize, usize),
+    one_sided: (usize, usize),
+}
+
+impl Tally {
+    fn print(&self, name: &str) {
+        let n = self.principals as f64;
+        println!(
+            "  {name:<26} R@1 {:.3}  R@5 {:.3}  R@10 {:.3}  MRR@10 {:.3}  trap {:.3} ({}/{})  one-sided {:.3} ({}/{})",
+            self.at[0] as f64 / n,
+            self.at[1] as f64 / n,
+            self.at[2] as f64 / n,
+            self.rr / n,
+            self.traps.0 as f64 / self.traps.1.max(1) as f64,
+            self.traps.0,
+            self.traps.1,
+            self.one_sided.0 as f64 / self.one_sided.1.max(1) as f64,
+            self.one_sided.0,
+            self.one_sided.1
+        );
+    }
+
+    /// Records a principal whose counterpart is at `rank` (1-based, `None` beyond 10).
+    fn rank(&mut self, rank: Option<usize>) {
+        self.principals += 1;
+        if let Some(r) = rank {
+            for (k, at) in [1, 5, 10].iter().zip(self.at.iter_mut()) {
+                if r <= *k {
+                    *at += 1;
+                }
+            }
+            if r <= 10 {
+                self.rr += 1.0 / r as f64;
+            }
+        }
+    }
+}
+
+/// A baseline that scores every pair: recall from full rankings, trap and one-sided
+/// rates from the pair scores.
+fn baseline(event: &Event, score: impl Fn(usize, usize) -> f32) -> Tally {
+    let n = event.people.len();
+    let mut t = Tally::default();
+    let rank_of = |p: usize, target: usize| {
+        let s = score(p, target);
+        1 + (0..n).filter(|&o| o != p && o != target && score(p, o) > s).count()
+    };
+    for pl in &event.planted {
+        for (p, c) in [(pl.a, pl.b), (pl.b, pl.a)] {
+            let r = rank_of(p, c);
+            t.rank((r <= 10).then_some(r));
+        }
+        let counterpart = score(pl.a, pl.b);
+        if let Some(trap) = pl.trap {
+            t.traps.1 += 1;
+            t.traps.0 += (score(pl.a, trap) > counterpart) as usize;
+        }
+        t.one_sided.1 += 1;
+        t.one_sided.0 += (score(pl.a, pl.one_sided) > counterpart) as usize;
+    }
+    t
+}
+
+fn harmonic(x: f32, y: f32) -> f32 {
+    let (x, y) = (x.max(0.0), y.max(0.0));
+    if x + y > 0.0 {
+        2.0 * x * y / (x + y)
+    } else {
+        0.0
+    }
+}
+
+/// Unit mean of some texts' vectors.
+fn mean_of(texts: &[String], vector: impl Fn(&str) -> Vec<f32>) -> Vec<f32> {
+    let mut m: Vec<f32> = Vec::new();
+    for t in texts {
+        let v = vector(t);
+        if m.is_empty() {
+            m = vec![0.0; v.len()];
+        }
+        m.iter_mut().zip(&v).for_each(|(a, b)| *a += b);
+    }
+    normalize(&mut m);
+    m
+}
+
+fn stems(text: &str) -> Vec<String> {
+    const STOP: [&str; 40] = [
+        "a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "at", "by", "with", "from", "our", "my", "your",
+        "we", "i", "you", "me", "us", "is", "are", "be", "am", "will", "can", "have", "has", "this", "that", "it",
+        "as", "into", "about", "who", "looking", "need", "want",
+    ];
+    text.to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() > 2 && !STOP.contains(w))
+        .map(|w| {
+            let w = ["ations", "ation", "ings", "ing", "ers", "er", "ies", "es", "ed", "s", "ly", "ment"]
+                .iter()
+                .find(|s| w.ends_with(*s) && w.len() - s.len() >= 3)
+                .map_or(w, |s| &w[..w.len() - s.len()]);
+            w.chars().take(5).collect()
+        })
+        .collect()
+}
+
+/// TF-IDF vectors (sparse, unit) of each attendee's needs and offers.
+fn tfidf(event: &Event) -> (Vec<HashMap<String, f32>>, Vec<HashMap<String, f32>>) {
+    let docs: Vec<(Vec<String>, Vec<String>)> =
+        event.people.iter().map(|p| (stems(&p.needs.join(" ")), stems(&p.offers.join(" ")))).collect();
+    let mut df: HashMap<&str, usize> = HashMap::new();
+    for (n, o) in &docs {
+        let unique: HashSet<&str> = n.iter().chain(o.iter()).map(String::as_str).collect();
+        for w in unique {
+            *df.entry(w).or_default() += 1;
+        }
+    }
+    let total = docs.len() as f32;
+    let vec_of = |words: &[String]| {
+        let mut v: HashMap<String, f32> = HashMap::new();
+        for w in words {
+            *v.entry(w.clone()).or_default() += (total / df[w.as_str()] as f32).ln() + 1.0;
+        }
+        let norm = v.values().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+        v.values_mut().for_each(|x| *x /= norm);
+        v
+    };
+    docs.iter().map(|(n, o)| (vec_of(n), vec_of(o))).unzip()
+}
+
+fn sparse_dot(a: &HashMap<String, f32>, b: &HashMap<String, f32>) -> f32 {
+    a.iter().filter_map(|(k, x)| b.get(k).map(|y| x * y)).sum()
+}
+
+fn evaluate(name: &str, event: &Event, e: &Embedded) {
+    println!(
+        "{name}: {} attendees, {} planted pairs, {} traps",
+        event.people.len(),
+        event.planted.len(),
+        event.planted.iter().filter(|p| p.trap.is_some()).count()
+    );
+
+    let (tn, to) = tfidf(event);
+    baseline(event, |a, b| harmonic(sparse_dot(&tn[a], &to[b]), sparse_dot(&tn[b], &to[a])))
+        .print("TF-IDF needs/offers");
+
+    let v = |t: &str| e.vectors[t].clone();
+    let needs: Vec<Vec<f32>> = event.people.iter().map(|p| mean_of(&p.needs, v)).collect();
+    let offers: Vec<Vec<f32>> = event.people.iter().map(|p| mean_of(&p.offers, v)).collect();
+    baseline(event, |a, b| harmonic(dot(&needs[a], &offers[b]), dot(&needs[b], &offers[a])))
+        .print("MiniLM cosine needs/offers");
+
+    let input = engine_input(event, e);
+    let policy = Policy::default();
+    let start = std::time::Instant::now();
+    let out = matching::match_event(&input, &policy, MatchOptions { top_n: 10, threads: 2, exhaustive: false });
+    let took = start.elapsed();
+    let prepared = Prepared::new(&input, &policy, AnswerHead::bundled(), 2);
+    let final_score = |a: usize, b: usize| prepared.pair_score(a, b).final_score;
+    let mut t = Tally::default();
+    for pl in &event.planted {
+        for (p, c) in [(pl.a, pl.b), (pl.b, pl.a)] {
+            t.rank(out.lists[p].iter().position(|x| *x as usize == c).map(|r| r + 1));
+        }
+        let counterpart = final_score(pl.a, pl.b);
+        if let Some(trap) = pl.trap {
+            t.traps.1 += 1;
+            t.traps.0 += (final_score(pl.a, trap) > counterpart) as usize;
+        }
+        t.one_sided.1 += 1;
+        t.one_sided.0 += (final_score(pl.a, pl.one_sided) > counterpart) as usize;
+    }
+    t.print(&format!("mingle ({})", AnswerHead::bundled().version()));
+    println!("  (engine: {:.2} s for the event, {} pairs scored)", took.as_secs_f64(), out.pairs_scored);
+}
+
+fn main() {
+    let split = std::env::var("MINGLE_BENCH_SPLIT").unwrap_or_else(|_| "all".into());
+    let (bank1, bank2) = (lines("match_bank_1.jsonl"), lines("match_bank_2.jsonl"));
+    let fillers = lines("match_fillers.jsonl");
+    let both: Vec<Value> = bank1.iter().chain(&bank2).cloned().collect();
+    let mut events: Vec<(&str, Event)> = Vec::new();
+    if split == "tune" || split == "all" {
+        events.push(("tune: bank 1 alone, 500 attendees", generate(&bank1, &fillers, 500, 11)));
+    }
+    if split == "heldout" || split == "all" {
+        events.push(("held out: bank 2 alone, 500 attendees", generate(&bank2, &fillers, 500, 12)));
+    }
+    if split == "all" {
+        events.push(("the benchmark event: both banks, 1,000 attendees", generate(&both, &fillers, 1000, 13)));
+    }
+    let encoder = common::load_encoder();
+    let refs: Vec<&Event> = events.iter().map(|(_, e)| e).collect();
+    let embedded = embed(encoder.as_ref(), &refs);
+    for (name, event) in &events {
+        evaluate(name, event, &embedded);
+    }
+}

@@ -1,0 +1,575 @@
+#!/usr/bin/env python3
+"""Trains the answer head: does this OFFER answer this NEED? (crates/mingle-core/src/matching/answer.rs)
+
+Cosine similarity of all-MiniLM-L6-v2 embeddings measures topic, not whether an offer
+gives what a need asks for: "a course on seed fundraising" is closer to "seed funding for
+our app" than "I write $50k angel cheques" is. The head is a small model on top of the
+frozen embeddings that adds (a) a per-dimension weighting of the cosine and (b) a low-rank
+bilinear term over [embedding ; cue flags], where the K cue groups say what KIND of thing a
+text names (money, a hire, a candidate, a service, a tool, coverage, teaching, a community,
+advice, customers, data, space, volunteers, "also looking for"...), so it can learn which
+kinds answer which.
+
+Data (hand-written for this; nothing else is used for fitting or model selection):
+`crates/mingle-encoder/benches/data/answers_train_*.jsonl`, one record per need:
+{"domain", "need", "answers": [offers that answer it], "hard": [{"kind", "text"}]} where the
+hard offers share the topic but do not answer (course, press, vendor, competitor,
+community, wrong_thing, wrong_side). Examples: positives (need, answer); hard negatives
+(need, hard text); random negatives (need, an offer of a record of another domain,
+RANDOM_PER_NEED per need, seeded). Both kinds of negative are needed: trained on hard
+negatives alone the head learns "shares the topic -> does not answer" and ranks strangers
+first. Every AUC is reported on mixed (hard + random), hard-only and random-only negatives.
+
+Model (answer.rs is the specification): x = [384-d unit embedding ; K cue flags 0/1],
+  z = sum_i diag_i n_i o_i + (P x_n).(Q x_o) + need_bias.x_n + offer_bias.x_o + bias,
+  p = sigmoid(z),  P, Q: r x (384+K).
+Cue text: lowercase; every char not ASCII [a-z0-9] becomes a space; collapse spaces; pad one
+space each side; group k fires when " " + phrase + " " is a substring for any of its phrases.
+Fitted by full-batch Adam (seeded, deterministic, single-threaded BLAS) on the weighted mean
+logistic loss (positives, hard and random negatives each weigh one third in total) plus L2:
+diag towards its initial value alpha (a 1-D logistic fit of the label on the cosine, so the
+head blends with the embedding similarity instead of replacing it), P, Q and the biases
+towards 0 (one strength for the embedding columns, one for the cue columns).
+
+How chosen: 5-fold cross-validation on the training records (split by record, so a need's
+positives and negatives stay in one fold), maximizing the pooled out-of-fold mixed ROC AUC,
+over r in {16, 32, 64} and the L2 strengths (GRID). Then trained on all records. "basis"
+is the top 48 principal components of the embeddings of all training needs and offers
+(mean-centred, unit rows, each row's largest-magnitude entry made positive). The held-out
+set `benches/data/need_offer_pairs.jsonl` is scored once at the end, with the rounded head
+exactly as Rust uses it, and never used for anything else (--no-heldout skips it).
+
+Output `crates/mingle-core/src/matching/answer_head.json`: {"version", "dimension": 384,
+"cues", "diag", "need_proj", "offer_proj", "need_bias", "offer_bias", "bias", "basis"},
+floats rounded to 6 decimals, byte-identical on rerun. Needs numpy, tokenizers,
+safetensors (pip) and the model (scripts/fetch-model). Embedding the ~5,500 training texts
+with the numpy reference encoder takes ~4 minutes the first time (cached in
+ANSWER_EMBED_CACHE, default /tmp/mingle-answer-embeddings.npz); then the CV and the final
+fit take TIME_TAKEN on one core.
+
+    python3 scripts/train_answer_head.py               # CV, train, write head, held-out AUC
+    python3 scripts/train_answer_head.py --no-heldout  # same, without reading the held-out set
+    python3 scripts/train_answer_head.py --ablate      # also CV without cues / cosine only
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices; the machine is shared
+import numpy as np  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import reference_embeddings as ref  # noqa: E402
+
+DATA = os.path.join(ROOT, "crates/mingle-encoder/benches/data")
+TRAIN = sorted(glob.glob(os.path.join(DATA, "answers_train_*.jsonl")))
+HELDOUT = os.path.join(DATA, "need_offer_pairs.jsonl")
+OUT = os.path.join(ROOT, "crates/mingle-core/src/matching/answer_head.json")
+CACHE = os.environ.get("ANSWER_EMBED_CACHE", "/tmp/mingle-answer-embeddings.npz")
+VERSION = "answer-head-v1"
+
+SEED = 20240611
+RANDOM_PER_NEED = 2
+EXTRA_RANDOM_PER_NEED = 0
+FOLDS = 5
+STEPS = 300
+LR = 0.02
+BASIS_RANK = 48
+RANKS = (16, 32, 64)
+ALPHA_FROM = "mixed"
+ALPHA_SCALE = 1.0
+# (lam_diag, lam_emb, lam_cue): L2 of diag - alpha, of the embedding columns of P, Q and
+# the biases, of their cue columns.
+GRID = [(ld, le, lc) for ld in (1e-3, 1e-2) for le in (1e-3, 1e-2) for lc in (1e-3,)]
+
+# Cue groups: what kind of thing a text names, for needs and offers alike. Each group is one
+# 0/1 feature; phrases are in normalized form (asserted).
+CUES = [
+    # money / capital
+    ["money", "capital", "cheque", "cheques", "check", "checks", "cheque size", "ticket", "tickets",
+     "invest", "invests", "investing", "investment", "investments", "investor", "investors", "angel",
+     "angels", "vc", "vcs", "venture", "fund", "funds", "funding", "funded", "financing", "finance",
+     "raise", "raising", "round", "rounds", "seed", "pre seed", "series a", "series b", "loan", "loans",
+     "lender", "lending", "credit", "debt", "grant", "grants", "backed", "backing", "back", "equity",
+     "lp", "lps", "family office", "syndicate", "capital partner", "bridge", "term sheet"],
+    # a hire: an employer recruiting, a vacancy
+    ["hire", "hires", "hiring", "recruit", "recruits", "recruiting", "recruitment", "recruiter",
+     "recruiters", "vacancy", "vacancies", "opening", "openings", "headcount", "is hiring", "are hiring",
+     "open roles", "open role", "open positions", "open position", "filling", "to fill", "join our",
+     "join us", "join our team", "to join", "employer", "headhunter", "staffing", "we need a", "we need an",
+     "our team needs", "shifts", "applications open"],
+    # a job: a role, a position, employment (wanted or offered)
+    ["job", "jobs", "role", "roles", "position", "positions", "post", "career", "full time", "permanent",
+     "salary", "employment", "internship", "apprenticeship", "placement", "work as", "job as",
+     "a job", "new role", "next role", "paid post", "contract role", "part time role"],
+    # a candidate: a person offering themselves
+    ["years of experience", "years experience", "years in", "years on", "years at", "years as",
+     "available", "available from", "available for", "free from", "free in", "free this", "open to",
+     "open to roles", "open to work", "seeking work", "looking for work", "looking for a role",
+     "my next role", "former", "ex", "previously", "i ve", "i was", "retired", "graduate", "phd",
+     "certified", "licensed", "qualified", "chartered", "experienced", "senior", "junior", "freelance",
+     "freelancer", "contractor", "part time", "interim", "fractional", "cv", "resume", "portfolio"],
+    # a service / capacity
+    ["we build", "we design", "we run", "we do", "we help", "we offer", "we provide", "we handle",
+     "we manage", "we review", "we write", "we make", "we supply", "we install", "we place", "we ve",
+     "i build", "i design", "i run", "i help", "i write", "i review", "i can", "i can take on", "i do",
+     "i offer", "agency", "agencies", "studio", "consultancy", "consultant", "consultants", "consulting",
+     "firm", "practice", "service", "services", "provider", "providers", "supplier", "suppliers",
+     "contract", "outsourced", "outsourcing", "on demand", "capacity", "idle capacity", "spare capacity",
+     "take on", "taking on", "specialising", "specializing", "specialist", "specialists", "turnaround",
+     "fixed fee", "per hour", "retainer", "clients", "our team", "team of"],
+    # a product / tool / platform / software / app
+    ["product", "products", "tool", "tools", "platform", "platforms", "software", "app", "apps",
+     "saas", "plugin", "plug in", "extension", "dashboard", "sdk", "api", "apis", "subscription",
+     "tracker", "tracking", "marketplace", "system", "systems", "crm", "erp", "scanner", "generator",
+     "template", "templates", "widget", "bot", "chatbot", "device", "devices", "hardware", "kit", "kits",
+     "sensor", "sensors", "free tier", "licence", "licences", "license", "licenses", "portal", "database",
+     "automation", "automated", "monitoring", "solution", "solutions", "console", "gateway", "appliance",
+     "for sale", "on sale", "sale", "sold", "wholesale", "wholesaler", "bulk", "bulk order", "bulk pricing",
+     "supplier", "manufacturer", "maker", "refurbished", "second hand", "warranty", "per seat", "per user",
+     "per month", "a month", "store", "shop", "catalogue", "machine", "machines", "equipment", "units",
+     "kits", "bundle", "bundles", "off the shelf", "delivered", "open source", "library", "framework"],
+    # coverage: press, media, writing about
+    ["journalist", "journalists", "reporter", "reporters", "editor", "podcast", "podcasts", "newsletter",
+     "newsletters", "article", "articles", "feature", "features", "press", "media", "news", "magazine",
+     "blog", "blogger", "blogs", "column", "columnist", "writing about", "write about", "writes about",
+     "covering", "cover", "covers", "coverage", "report on", "reporting", "interviewing", "interview",
+     "interviews", "documentary", "radio", "tv", "broadcast", "publication", "journal", "readers",
+     "subscribers", "listeners", "episode", "site", "trade press", "story", "stories", "beat"],
+    # teaching: courses, workshops, books, guides
+    ["course", "courses", "workshop", "workshops", "tutorial", "tutorials", "template", "templates",
+     "guide", "guides", "handbook", "book", "books", "ebook", "e book", "bootcamp", "bootcamps",
+     "webinar", "webinars", "masterclass", "class", "classes", "lesson", "lessons", "training",
+     "certificate", "certification", "diploma", "exam", "prep", "seminar", "lecture", "lectures",
+     "talk recording", "checklist", "playbook", "toolkit", "101", "fundamentals", "basics", "beginners",
+     "explained", "intro to", "introduction to", "learn", "learning", "mooc", "textbook", "edition",
+     "curriculum", "self paced", "online course", "crash course", "how to", "summer school", "degree",
+     "qualification", "primer", "whitepaper", "white paper", "video series", "cookbook", "pdf",
+     "specialisation", "specialization", "program", "programme", "teach yourself", "coursera", "udemy",
+     "youtube", "sessions", "academy", "school", "study group"],
+    # community: meetups, forums, groups
+    ["meetup", "meetups", "meet up", "forum", "forums", "community", "communities", "group", "groups",
+     "club", "clubs", "network of", "networking", "association", "associations", "chapter", "society",
+     "slack", "discord", "subreddit", "facebook group", "linkedin group", "whatsapp group", "collective",
+     "guild", "circle", "roundtable", "breakfast", "dinner", "mixer", "members", "membership",
+     "conference", "summit", "gathering", "peer group", "alliance", "council", "monthly meetup", "network",
+     "event", "events", "night", "evening", "evenings", "fair", "expo", "federation", "mailing list", "jam",
+     "league", "makerspace", "hackerspace", "coworking", "brunch", "meeting", "meetings", "discussion",
+     "reading group", "hackathon", "hack night", "sprint", "open evenings", "drinks", "happy hour"],
+    # advice / mentoring
+    ["advice", "advise", "advises", "advising", "advisor", "advisors", "adviser", "advisory", "mentor",
+     "mentors", "mentoring", "mentorship", "coach", "coaches", "coaching", "guidance", "sounding board",
+     "office hours", "happy to", "glad to", "keen to", "walk you through", "share what", "tips",
+     "counsel", "consult", "review your", "feedback"],
+    # customers, buyers, pilots, distribution
+    ["customer", "customers", "client", "clients", "buyer", "buyers", "buy", "buying", "purchase",
+     "purchasing", "procurement", "budget", "budget for", "pilot", "pilots", "trial", "early adopters",
+     "design partner", "design partners", "beta", "testers", "users", "distribution", "distributor",
+     "distributors", "distribute", "wholesale", "wholesaler", "retailer", "retailers", "stores", "shops",
+     "stockist", "stockists", "reseller", "resellers", "resell", "channel", "rep", "reps", "import",
+     "importer", "export", "sell", "sells", "selling", "sales", "orders", "order", "contracts",
+     "tender", "tenders", "accounts", "shelf", "shelves", "grocers", "chain of"],
+    # data, research, study, survey
+    ["data", "dataset", "datasets", "research", "researcher", "researchers", "study", "studies",
+     "survey", "surveys", "analysis", "analyst", "analytics", "statistics", "evidence", "evaluation",
+     "benchmark", "participants", "respondents", "sample", "samples", "lab", "labs", "trial", "trials",
+     "experiment", "experiments", "measure", "measurement", "records", "panel", "insights"],
+    # space, venue, equipment
+    ["space", "spaces", "venue", "venues", "office", "offices", "desk", "desks", "room", "rooms",
+     "warehouse", "kitchen", "studio", "lab", "facility", "facilities", "site", "sites", "land",
+     "roof", "rooftop", "rooftops", "building", "buildings", "premises", "hall", "storage", "sq ft",
+     "square feet", "m2", "sublease", "sublet", "rent", "rental", "lease", "leasing", "equipment",
+     "machine", "machines", "machinery", "beam time", "time on", "access to", "capacity", "unit",
+     "units", "yard", "garage", "workshop"],
+    # volunteers, donors
+    ["volunteer", "volunteers", "volunteering", "donor", "donors", "donate", "donates", "donating",
+     "donation", "donations", "pro bono", "sponsor", "sponsors", "sponsorship", "philanthropy",
+     "philanthropist", "charity", "charities", "foundation", "unpaid", "free of charge", "for free",
+     "in kind", "give", "giving", "fundraiser"],
+    # "seeking" phrasing: the text asks for something itself
+    ["looking for", "looking to", "seeking", "seek", "searching for", "hunting for", "hunting",
+     "also need", "also needs", "also looking", "hoping to find", "hoping for", "hoping to", "wanting",
+     "wanting to", "needing", "need", "needs", "trying to", "want", "wants", "shopping for",
+     "chasing", "applying for", "struggling", "stuck", "short of", "can t find", "in search of",
+     "in need of", "would love", "who can", "anyone", "waiting for", "waiting on", "no", "yet", "without",
+     "unsure", "preparing for", "applying", "shopping around", "tendering", "advertising for", "starting",
+     "pitching", "halfway through", "still", "out of ideas"],
+    # "also": the text is in the same position as the need (a competitor)
+    ["also", "too", "as well", "another", "same", "fellow", "rival", "competing", "competitor",
+     "like us", "our own", "similar"],
+    # a track record: the text says what it has done / can show
+    ["i ve", "we ve", "i have", "we have", "who has", "who have", "has", "have", "built", "shipped", "ran",
+     "led", "founded", "wrote", "delivered", "produced", "placed", "helped", "moved", "saved", "cut",
+     "reduced", "grew", "launched", "audited", "trained", "managed", "took", "did", "completed", "since",
+     "last year", "track record", "clients include", "worked", "spent", "designed", "installed",
+     "recorded", "raised", "sold", "closed", "backed", "published"],
+]
+
+
+def normalize(text):
+    """goals.rs `normalize`: lowercase, non-[a-z0-9] -> space, collapse spaces, pad."""
+    return " " + " ".join(re.sub(r"[^a-z0-9]", " ", text.lower()).split()) + " "
+
+
+def cue_features(text, cues=CUES):
+    t = normalize(text)
+    return np.array([1.0 if any(" " + p + " " in t for p in group) else 0.0 for group in cues])
+
+
+def embed_all(texts):
+    """Unit embeddings from the numpy reference encoder, cached on disk by text hash.
+
+    Calls `reference_embeddings.embed` with the word-embedding table cut down to the text's
+    tokens (the same numbers, without converting the whole table for every text)."""
+    key = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
+    cache = dict(np.load(CACHE)) if os.path.exists(CACHE) else {}
+    missing = [t for t in dict.fromkeys(texts) if key(t) not in cache]
+    if missing:
+        d = ref.model_dir()
+        weights = ref.load_file(os.path.join(d, "model.safetensors"))
+        config = json.load(open(os.path.join(d, "config.json")))
+        tok = ref.Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        tok.no_padding()
+        wk = "embeddings.word_embeddings.weight"
+        wk = wk if wk in weights else "bert." + wk
+        w64 = {k: v.astype(np.float64) for k, v in weights.items() if k != wk}
+        for i, t in enumerate(missing):
+            ids, inv = np.unique(tok.encode(t).ids, return_inverse=True)
+            w = dict(w64)
+            w[wk] = weights[wk][ids]
+            cache[key(t)] = ref.embed(w, config, [int(j) for j in inv])
+            if (i + 1) % 500 == 0:
+                print(f"  embedded {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
+                np.savez(CACHE, **cache)
+        np.savez(CACHE, **cache)
+    return np.stack([cache[key(t)] for t in texts])
+
+
+def load_records():
+    records = []
+    for path in TRAIN:
+        records += [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    return records
+
+
+KINDS = ("positive", "hard", "random", "random (fit only)")
+
+
+def build_examples(records, seed=SEED):
+    """Texts (needs and offers, deduplicated) and examples (need, offer, label, kind, record)."""
+    texts, index = [], {}
+
+    def tid(t):
+        if t not in index:
+            index[t] = len(texts)
+            texts.append(t)
+        return index[t]
+
+    rng = np.random.default_rng(seed)
+    domains = np.array([r["domain"] for r in records])
+    ex = []
+    for i, r in enumerate(records):
+        n = tid(r["need"])
+        ex += [(n, tid(a), 1, 0, i) for a in r["answers"]]
+        ex += [(n, tid(h["text"]), 0, 1, i) for h in r["hard"]]
+        others = np.flatnonzero(domains != r["domain"])
+        for _ in range(RANDOM_PER_NEED):
+            o = records[int(rng.choice(others))]
+            pool = o["answers"] + [h["text"] for h in o["hard"]]
+            ex.append((n, tid(pool[int(rng.integers(len(pool)))]), 0, 2, i))
+    # More random pairs for fitting only (kind 3, never scored): they teach the bilinear term
+    # that unrelated needs and offers stay apart, without changing the evaluated examples.
+    rng = np.random.default_rng(seed + 1)
+    for i, r in enumerate(records):
+        others = np.flatnonzero(domains != r["domain"])
+        for _ in range(EXTRA_RANDOM_PER_NEED):
+            o = records[int(rng.choice(others))]
+            pool = o["answers"] + [h["text"] for h in o["hard"]]
+            ex.append((index[r["need"]], tid(pool[int(rng.integers(len(pool)))]), 0, 3, i))
+    ex = np.array(ex, dtype=np.int64)
+    return texts, {"need": ex[:, 0], "offer": ex[:, 1], "y": ex[:, 2].astype(np.float64),
+                   "kind": ex[:, 3], "record": ex[:, 4]}
+
+
+def subset(ex, mask):
+    return {k: v[mask] for k, v in ex.items()}
+
+
+def roc_auc(scores, labels):
+    """ROC AUC with ties counted as one half (rank-average Mann-Whitney)."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels)
+    order = np.argsort(scores, kind="mergesort")
+    s = scores[order]
+    ranks = np.empty(len(s))
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    pos = labels == 1
+    n_pos, n_neg = pos.sum(), (~pos).sum()
+    return (ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def aucs(z, ex):
+    """(mixed, hard-only, random-only) ROC AUC of scores z on examples ex."""
+    pos, kind = ex["y"] == 1, ex["kind"]
+    out = []
+    for neg in ((kind == 1) | (kind == 2), kind == 1, kind == 2):
+        m = pos | neg
+        out.append(roc_auc(z[m], ex["y"][m]))
+    return tuple(out)
+
+
+def example_weights(ex):
+    """Positives, hard negatives and random negatives weigh one third each in total."""
+    w = np.zeros(len(ex["y"]))
+    for k in (0, 1, 2):
+        m = ex["kind"] == k if k < 2 else ex["kind"] >= 2
+        w[m] = 1.0 / (3 * m.sum())
+    return w
+
+
+def fit_cosine(cos, y, w):
+    """1-D weighted logistic regression of y on the cosine (Newton): (alpha, intercept)."""
+    a, b = 0.0, 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(a * cos + b)))
+        g = np.array([(w * (p - y) * cos).sum(), (w * (p - y)).sum()])
+        h = w * p * (1 - p)
+        H = np.array([[(h * cos * cos).sum(), (h * cos).sum()], [(h * cos).sum(), h.sum()]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(H, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    return a, b
+
+
+class Head:
+    """Parameters of the answer head (float64 numpy arrays)."""
+
+    def __init__(self, diag, P, Q, v, u, b):
+        self.diag, self.P, self.Q, self.v, self.u, self.b = diag, P, Q, v, u, b
+
+    def logits(self, En, Cn, Eo, Co):
+        """z for aligned rows of need and offer embeddings / cue flags."""
+        Xn, Xo = np.hstack([En, Cn]), np.hstack([Eo, Co])
+        return ((En * Eo) @ self.diag + np.einsum("ij,ij->i", Xn @ self.P.T, Xo @ self.Q.T)
+                + Xn @ self.v + Xo @ self.u + self.b)
+
+
+def fit(E, C, ex, rank, lam_diag, lam_emb, lam_cue, use_cues=True, steps=None, lr=None, seed=SEED):
+    """Full-batch Adam on the weighted logistic loss + L2. Deterministic for a given seed."""
+    steps, lr = steps or STEPS, lr or LR
+    d = E.shape[1]
+    if not use_cues:
+        C = C[:, :0]
+    k = C.shape[1]
+    y, w = ex["y"], example_weights(ex)
+    cos = np.einsum("ij,ij->i", E[ex["need"]], E[ex["offer"]])
+    alpha, b0 = (float(x) for x in fit_cosine(cos, y, w))
+    if ALPHA_FROM == "random":
+        m = ex["kind"] != 1
+        alpha = float(fit_cosine(cos[m], y[m], w[m])[0])
+    alpha *= ALPHA_SCALE
+
+    # Work on the texts this fit sees: needs and offers separately (P only ever meets needs).
+    nu, ni = np.unique(ex["need"], return_inverse=True)
+    ou, oi = np.unique(ex["offer"], return_inverse=True)
+    n_order, o_order = np.argsort(ni, kind="stable"), np.argsort(oi, kind="stable")
+    n_start = np.searchsorted(ni[n_order], np.arange(len(nu)))
+    o_start = np.searchsorted(oi[o_order], np.arange(len(ou)))
+    f32 = np.float32
+    Xn = np.hstack([E[nu], C[nu]]).astype(f32)
+    Xo = np.hstack([E[ou], C[ou]]).astype(f32)
+    H = (E[ex["need"]] * E[ex["offer"]]).astype(f32)  # pairs x d: the diag term's features
+    lam_col = np.concatenate([np.full(d, lam_emb), np.full(k, lam_cue)]).astype(f32)
+
+    rng = np.random.default_rng(seed)
+    params = {
+        "diag": np.full(d, alpha, dtype=f32),
+        "P": (0.01 * rng.standard_normal((rank, d + k))).astype(f32),
+        "Q": (0.01 * rng.standard_normal((rank, d + k))).astype(f32),
+        "v": np.zeros(d + k, dtype=f32),
+        "u": np.zeros(d + k, dtype=f32),
+        "b": np.array([b0], dtype=f32),
+    }
+    m = {n: np.zeros_like(p) for n, p in params.items()}
+    s = {n: np.zeros_like(p) for n, p in params.items()}
+    yw = y.astype(f32)
+    wf = w.astype(f32)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    for t in range(1, steps + 1):
+        p_ = params
+        A = Xn @ p_["P"].T  # needs x r
+        B = Xo @ p_["Q"].T  # offers x r
+        An, Bo = A[ni], B[oi]
+        z = H @ p_["diag"] + np.einsum("ij,ij->i", An, Bo) + (Xn @ p_["v"])[ni] + (Xo @ p_["u"])[oi] + p_["b"][0]
+        g = (1 / (1 + np.exp(-z)) - yw) * wf  # d loss / d z
+        dA = np.add.reduceat((g[:, None] * Bo)[n_order], n_start, axis=0)  # sums per need
+        dB = np.add.reduceat((g[:, None] * An)[o_order], o_start, axis=0)  # sums per offer
+        gn = np.bincount(ni, weights=g, minlength=len(nu)).astype(f32)
+        go = np.bincount(oi, weights=g, minlength=len(ou)).astype(f32)
+        grads = {
+            "diag": H.T @ g + lam_diag * (p_["diag"] - alpha),
+            "P": dA.T @ Xn + lam_col * p_["P"],
+            "Q": dB.T @ Xo + lam_col * p_["Q"],
+            "v": Xn.T @ gn + lam_col * p_["v"],
+            "u": Xo.T @ go + lam_col * p_["u"],
+            "b": np.array([g.sum()], dtype=f32),
+        }
+        # Adam with a cosine-decayed step size.
+        rate = float(lr * 0.5 * (1 + np.cos(np.pi * (t - 1) / steps)))
+        for n in params:
+            m[n] = b1 * m[n] + (1 - b1) * grads[n]
+            s[n] = b2 * s[n] + (1 - b2) * grads[n] * grads[n]
+            params[n] = params[n] - rate * (m[n] / (1 - b1 ** t)) / (np.sqrt(s[n] / (1 - b2 ** t)) + eps)
+    pad = lambda a: np.hstack([a, np.zeros((a.shape[0], len(CUES) - k))]) if a.ndim == 2 else np.concatenate([a, np.zeros(len(CUES) - k)])
+    f64 = lambda a: np.asarray(a, dtype=np.float64)
+    return Head(f64(params["diag"]), pad(f64(params["P"])), pad(f64(params["Q"])), pad(f64(params["v"])),
+                pad(f64(params["u"])), float(params["b"][0]))
+
+
+def predict(head, E, C, ex):
+    return head.logits(E[ex["need"]], C[ex["need"]], E[ex["offer"]], C[ex["offer"]])
+
+
+def fold_of(records):
+    """Record folds: records shuffled with the seed, then dealt round-robin."""
+    order = np.random.default_rng(SEED).permutation(len(records))
+    f = np.zeros(len(records), dtype=np.int64)
+    f[order] = np.arange(len(records)) % FOLDS
+    return f
+
+
+def cross_validate(E, C, ex, folds, configs, use_cues=True):
+    """Out-of-fold logits for each config (rank, lam_diag, lam_emb, lam_cue)."""
+    rec_fold = folds[ex["record"]]
+    out = {cfg: np.zeros(len(ex["y"])) for cfg in configs}
+    for f in range(FOLDS):
+        tr, te = subset(ex, rec_fold != f), subset(ex, rec_fold == f)
+        for cfg in configs:
+            head = fit(E, C, tr, *cfg, use_cues=use_cues)
+            out[cfg][rec_fold == f] = predict(head, E, C, te)
+    return out
+
+
+def pca_basis(E, rank=BASIS_RANK):
+    """Top principal components (rows, unit norm) of E, each row's largest |entry| made positive."""
+    X = E - E.mean(0)
+    vals, vecs = np.linalg.eigh(X.T @ X)
+    B = vecs[:, np.argsort(-vals, kind="stable")[:rank]].T
+    B /= np.linalg.norm(B, axis=1, keepdims=True)
+    B *= np.sign(B[np.arange(rank), np.argmax(np.abs(B), axis=1)])[:, None]
+    return B
+
+
+def dump_head(head):
+    """JSON with one line per cue group and per matrix row, so diffs stay readable."""
+    one = lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    rows = lambda vs: "[\n    " + ",\n    ".join(one(v) for v in vs) + "\n  ]"
+    return ("{\n"
+            f'  "version": {one(head["version"])},\n'
+            f'  "dimension": {head["dimension"]},\n'
+            f'  "cues": {rows(head["cues"])},\n'
+            f'  "diag": {one(head["diag"])},\n'
+            f'  "need_proj": {rows(head["need_proj"])},\n'
+            f'  "offer_proj": {rows(head["offer_proj"])},\n'
+            f'  "need_bias": {one(head["need_bias"])},\n'
+            f'  "offer_bias": {one(head["offer_bias"])},\n'
+            f'  "bias": {one(head["bias"])},\n'
+            f'  "basis": {rows(head["basis"])}\n'
+            "}\n")
+
+
+def rounded(a):
+    return [round(float(x), 6) + 0.0 for x in a]  # + 0.0: no "-0.0"
+
+
+def fmt(a):
+    return " / ".join(f"{x:.3f}" for x in a)
+
+
+def main():
+    t0 = time.time()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-heldout", action="store_true", help="do not read need_offer_pairs.jsonl")
+    ap.add_argument("--ablate", action="store_true", help="also cross-validate without cues and cosine only")
+    args = ap.parse_args()
+
+    for group in CUES:
+        for p in group:
+            assert normalize(p) == " " + p + " ", f"cue phrase not in normalized form: {p!r}"
+
+    records = load_records()
+    texts, ex = build_examples(records)
+    E = embed_all(texts)
+    C = np.stack([cue_features(t) for t in texts])
+    counts = ", ".join(f"{k} {int((ex['kind'] == i).sum())}" for i, k in enumerate(KINDS))
+    print(f"training records (needs): {len(records)} from {len(TRAIN)} files; texts {len(texts)}; "
+          f"examples {len(ex['y'])}: {counts}; cue groups K={len(CUES)}")
+    cos = np.einsum("ij,ij->i", E[ex["need"]], E[ex["offer"]])
+    print(f"raw cosine AUC on train (mixed / hard / random): {fmt(aucs(cos, ex))}")
+
+    folds = fold_of(records)
+    configs = [(r,) + lam for r in RANKS for lam in GRID]
+    oof = cross_validate(E, C, ex, folds, configs)
+    results = []
+    for cfg in configs:
+        a = aucs(oof[cfg], ex)
+        results.append((a[0], cfg))
+        print(f"  {FOLDS}-fold CV  r={cfg[0]:<3} lam_diag={cfg[1]:<6g} lam_emb={cfg[2]:<6g} lam_cue={cfg[3]:<6g} "
+              f"AUC mixed / hard / random {fmt(a)}", flush=True)
+    # Highest mixed AUC; among ties (to 4 decimals) the smaller rank and stronger L2.
+    best = max(results, key=lambda r: (round(r[0], 4), -r[1][0], r[1][1], r[1][2], r[1][3]))[1]
+    print(f"chosen r={best[0]} lam_diag={best[1]:g} lam_emb={best[2]:g} lam_cue={best[3]:g}; "
+          f"CV AUC mixed / hard / random {fmt(aucs(oof[best], ex))}")
+    if args.ablate:
+        nc = cross_validate(E, C, ex, folds, [best], use_cues=False)[best]
+        print(f"ablation CV without cues: AUC mixed / hard / random {fmt(aucs(nc, ex))}")
+
+    head = fit(E, C, ex, *best)
+    print(f"train (resubstitution) AUC mixed / hard / random {fmt(aucs(predict(head, E, C, ex), ex))}")
+    B = pca_basis(E)
+    out = {
+        "version": VERSION,
+        "dimension": E.shape[1],
+        "cues": CUES,
+        "diag": rounded(head.diag),
+        "need_proj": [rounded(r) for r in head.P],
+        "offer_proj": [rounded(r) for r in head.Q],
+        "need_bias": rounded(head.v),
+        "offer_bias": rounded(head.u),
+        "bias": rounded([head.b])[0],
+        "basis": [rounded(r) for r in B],
+    }
+    with open(OUT, "w", encoding="utf-8") as f:
+        f.write(dump_head(out))
+    print(f"wrote {os.path.relpath(OUT, ROOT)} (rank {best[0]}, K={len(CUES)}, basis {BASIS_RANK})")
+
+    if not args.no_heldout:
+        # The rounded head, exactly as the Rust side will use it.
+        rh = Head(np.array(out["diag"]), np.array(out["need_proj"]), np.array(out["offer_proj"]),
+                  np.array(out["need_bias"]), np.array(out["offer_bias"]), out["bias"])
+        pairs = [json.loads(line) for line in open(HELDOUT, encoding="utf-8") if line.strip()]
+        needs, offers = [p["need"] for p in pairs], [p["offer"] for p in pairs]
+        labels = np.array([p["label"] for p in pairs])
+        En, Eo = embed_all(needs), embed_all(offers)
+        Cn = np.stack([cue_features(t) for t in needs])
+        Co = np.stack([cue_features(t) for t in offers])
+        z = rh.logits(En, Cn, Eo, Co)
+        print(f"held-out need_offer_pairs.jsonl ({len(pairs)} pairs, {int(labels.sum())} positive): "
+              f"ROC AUC {roc_auc(z, labels):.3f} (raw cosine {roc_auc(np.einsum('ij,ij->i', En, Eo), labels):.3f})")
+    print(f"took {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
