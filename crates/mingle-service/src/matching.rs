@@ -173,6 +173,9 @@ impl MatchingService {
             .and_then(|p| serde_json::from_str(&p).ok())
             .ok_or_else(|| RunFailure::internal("the match run's request is missing"))?;
         let top_n = payload["top_n"].as_u64().unwrap_or(10) as usize;
+        let started = std::time::Instant::now();
+        let phase =
+            |name: &str| tracing::info!(phase = name, elapsed_ms = started.elapsed().as_millis() as u64, "match run");
         let encoder = self.enrichment.encoder().await?;
         let event = self
             .store
@@ -201,6 +204,9 @@ impl MatchingService {
         // Visible attendees (inputs come sorted by attendee_id) and every text they show.
         let hidden = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case("hidden"));
         let visible: Vec<_> = inputs.iter().filter(|i| !hidden(&i.answers.visibility)).collect();
+        if let Some(i) = visible.iter().find(|i| !features.contains_key(&i.attendee_id)) {
+            return Err(RunFailure::internal(format!("attendee '{}' has no features after enrichment", i.attendee_id)));
+        }
         let mut texts: Vec<String> = context.objectives().map(str::to_owned).into_iter().collect();
         for i in &visible {
             let f = &features[&i.attendee_id].features;
@@ -209,7 +215,9 @@ impl MatchingService {
                 texts.extend(list_of(f, key));
             }
         }
+        phase("enriched");
         let vectors = self.enrichment.embed(org_id, &encoder, texts).await?;
+        phase("embeddings read");
         if !self.store.set_progress(lease, &progress(visible.len(), 0, 0), Timestamp::now()).await? {
             return Err(RunFailure::lost());
         }
@@ -265,6 +273,7 @@ impl MatchingService {
         let policy = Policy::for_context(&context, objectives_category);
         let input = EventInput { texts: table, profiles, objectives };
 
+        phase("input built");
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let options = MatchOptions { top_n, threads, exhaustive: false };
         let (input, policy, outcome) = tokio::task::spawn_blocking(move || {
@@ -274,6 +283,10 @@ impl MatchingService {
         .await
         .map_err(|e| RunFailure::internal(e.to_string()))?;
 
+        for (step, took) in &outcome.timings {
+            tracing::info!(step, ms = took.as_millis() as u64, "match engine");
+        }
+        phase("scored");
         let id = |i: u32| input.profiles[i as usize].attendee_id.as_str();
         let pairs: Vec<StoredMatch> = outcome
             .pairs
@@ -312,7 +325,9 @@ impl MatchingService {
             .cloned()
             .unwrap_or_default(),
         };
-        if self.store.save_matches(lease, &event_id, &write).await? {
+        let saved = self.store.save_matches(lease, &event_id, &write).await?;
+        phase("written");
+        if saved {
             Ok(())
         } else {
             Err(RunFailure::lost())

@@ -17,6 +17,9 @@
 //! baseline and for plain MiniLM cosine (needs against offers, both directions, harmonic
 //! mean), ranking every other attendee.
 //!
+//! `MINGLE_BENCH_RECALL=5000` instead measures candidate search against exhaustive
+//! scoring on an event of that size.
+//!
 //! `MINGLE_BENCH_SPLIT` picks the events: `tune` (bank 1 only, what tuning looked at),
 //! `heldout` (bank 2 only), or `all` (default: both banks in one 1,000-attendee event,
 //! plus each bank's own event).
@@ -86,15 +89,17 @@ fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> E
     let vague: Vec<&Value> = fillers.iter().filter(|f| f["kind"] == "vague").collect();
     let mut people = Vec::new();
     let mut planted = Vec::new();
-    let mut person = |rng: &mut Rng, p: &Value, people: &mut Vec<Person>| {
+    let person = |rng: &mut Rng, p: &Value, people: &mut Vec<Person>| {
         let mut needs = vec![pick(rng, &p["need"])];
         let mut offers = vec![pick(rng, &p["offer"])];
         // Some attendees also write a vague line, as real ones do.
         if rng.chance(0.25) {
-            needs.push(pick(rng, &vague[rng.below(vague.len())]["need"]));
+            let v = rng.below(vague.len());
+            needs.push(pick(rng, &vague[v]["need"]));
         }
         if rng.chance(0.25) {
-            offers.push(pick(rng, &vague[rng.below(vague.len())]["offer"]));
+            let v = rng.below(vague.len());
+            offers.push(pick(rng, &vague[v]["offer"]));
         }
         people.push(Person { goal: pick(rng, &p["goal"]), needs, offers });
         people.len() - 1
@@ -159,8 +164,8 @@ fn embed(encoder: &dyn Encoder, events: &[&Event]) -> Embedded {
 /// The event as a match run would read it (goal categories from the goal head).
 fn engine_input(event: &Event, e: &Embedded) -> EventInput {
     let mut texts = TextTable::new(384);
-    let mut rows: HashMap<&str, u32> = HashMap::new();
-    let mut row = |t: &str| *rows.entry(t).or_insert_with(|| texts.push(t.to_owned(), &e.vectors[t]));
+    let mut rows: HashMap<String, u32> = HashMap::new();
+    let mut row = |t: &str| *rows.entry(t.to_owned()).or_insert_with(|| texts.push(t.to_owned(), &e.vectors[t]));
     let mut profiles = Vec::new();
     for (i, p) in event.people.iter().enumerate() {
         let c = GoalClassifier::bundled().classify(&p.goal, &e.vectors[&p.goal]);
@@ -227,7 +232,8 @@ fn baseline(event: &Event, score: impl Fn(usize, usize) -> f32) -> Tally {
     let mut t = Tally::default();
     let rank_of = |p: usize, target: usize| {
         let s = score(p, target);
-        1 + (0..n).filter(|&o| o != p && o != target && score(p, o) > s).count()
+        // Ties count against the counterpart: a baseline that scores everyone 0 finds nobody.
+        1 + (0..n).filter(|&o| o != p && o != target && score(p, o) >= s).count()
     };
     for pl in &event.planted {
         for (p, c) in [(pl.a, pl.b), (pl.b, pl.a)] {
@@ -237,10 +243,10 @@ fn baseline(event: &Event, score: impl Fn(usize, usize) -> f32) -> Tally {
         let counterpart = score(pl.a, pl.b);
         if let Some(trap) = pl.trap {
             t.traps.1 += 1;
-            t.traps.0 += (score(pl.a, trap) > counterpart) as usize;
+            t.traps.0 += (score(pl.a, trap) >= counterpart) as usize;
         }
         t.one_sided.1 += 1;
-        t.one_sided.0 += (score(pl.a, pl.one_sided) > counterpart) as usize;
+        t.one_sided.0 += (score(pl.a, pl.one_sided) >= counterpart) as usize;
     }
     t
 }
@@ -288,7 +294,9 @@ fn stems(text: &str) -> Vec<String> {
 }
 
 /// TF-IDF vectors (sparse, unit) of each attendee's needs and offers.
-fn tfidf(event: &Event) -> (Vec<HashMap<String, f32>>, Vec<HashMap<String, f32>>) {
+type Sparse = HashMap<String, f32>;
+
+fn tfidf(event: &Event) -> (Vec<Sparse>, Vec<Sparse>) {
     let docs: Vec<(Vec<String>, Vec<String>)> =
         event.people.iter().map(|p| (stems(&p.needs.join(" ")), stems(&p.offers.join(" ")))).collect();
     let mut df: HashMap<&str, usize> = HashMap::new();
@@ -315,6 +323,19 @@ fn sparse_dot(a: &HashMap<String, f32>, b: &HashMap<String, f32>) -> f32 {
     a.iter().filter_map(|(k, x)| b.get(k).map(|y| x * y)).sum()
 }
 
+/// The default policy, or `MINGLE_BENCH_POLICY` (JSON of the fields to change) while tuning.
+fn bench_policy() -> Policy {
+    match std::env::var("MINGLE_BENCH_POLICY") {
+        Ok(json) => {
+            let mut base = serde_json::to_value(Policy::default()).unwrap();
+            let patch: Value = serde_json::from_str(&json).expect("MINGLE_BENCH_POLICY is JSON");
+            base.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+            serde_json::from_value(base).expect("a policy")
+        }
+        Err(_) => Policy::default(),
+    }
+}
+
 fn evaluate(name: &str, event: &Event, e: &Embedded) {
     println!(
         "{name}: {} attendees, {} planted pairs, {} traps",
@@ -334,7 +355,7 @@ fn evaluate(name: &str, event: &Event, e: &Embedded) {
         .print("MiniLM cosine needs/offers");
 
     let input = engine_input(event, e);
-    let policy = Policy::default();
+    let policy = bench_policy();
     let start = std::time::Instant::now();
     let out = matching::match_event(&input, &policy, MatchOptions { top_n: 10, threads: 2, exhaustive: false });
     let took = start.elapsed();
@@ -354,10 +375,96 @@ fn evaluate(name: &str, event: &Event, e: &Embedded) {
         t.one_sided.0 += (final_score(pl.a, pl.one_sided) > counterpart) as usize;
     }
     t.print(&format!("mingle ({})", AnswerHead::bundled().version()));
+    if std::env::var("MINGLE_BENCH_DEBUG").is_ok() {
+        let head = AnswerHead::bundled();
+        let p = |need: &str, offer: &str| head.score(need, &e.vectors[need], offer, &e.vectors[offer]);
+        let (mut good, mut trap, mut n) = (0.0, 0.0, 0);
+        for pl in &event.planted {
+            let (a, b) = (&event.people[pl.a], &event.people[pl.b]);
+            good += p(&a.needs[0], &b.offers[0]);
+            if let Some(t) = pl.trap {
+                trap += p(&a.needs[0], &event.people[t].offers[0]);
+            }
+            n += 1;
+        }
+        println!("  mean p(A need, B offer) {:.3}, p(A need, trap offer) {:.3}", good / n as f32, trap / n as f32);
+        let s = prepared.pair_score(event.planted[0].a, event.planted[0].b);
+        println!("  first planted pair: {s:?}");
+        let exact = matching::match_event(&input, &policy, MatchOptions { top_n: 10, threads: 2, exhaustive: true });
+        let hits = event.planted.iter().filter(|pl| exact.lists[pl.a].contains(&(pl.b as u32))).count();
+        println!("  exhaustive: A finds B in its top 10 for {hits}/{}", event.planted.len());
+        for pl in event.planted.iter().filter(|pl| !exact.lists[pl.a].contains(&(pl.b as u32))).take(4) {
+            let a = &event.people[pl.a];
+            let sb = prepared.pair_score(pl.a, pl.b);
+            println!("  A needs {:?} offers {:?}", a.needs, a.offers);
+            println!(
+                "    B {:.3} (ab {:.3} ba {:.3} n {:.3}/{:.3} g {:.3}) needs {:?} offers {:?}",
+                sb.final_score,
+                sb.score_a_to_b,
+                sb.score_b_to_a,
+                sb.needs_to_offers,
+                sb.offers_to_needs,
+                sb.general_similarity,
+                event.people[pl.b].needs,
+                event.people[pl.b].offers
+            );
+            for &t in exact.lists[pl.a].iter().take(3) {
+                let st = prepared.pair_score(pl.a, t as usize);
+                println!(
+                    "    top {:.3} (ab {:.3} ba {:.3} n {:.3}/{:.3} g {:.3}) needs {:?} offers {:?}",
+                    st.final_score,
+                    st.score_a_to_b,
+                    st.score_b_to_a,
+                    st.needs_to_offers,
+                    st.offers_to_needs,
+                    st.general_similarity,
+                    event.people[t as usize].needs,
+                    event.people[t as usize].offers
+                );
+            }
+        }
+    }
     println!("  (engine: {:.2} s for the event, {} pairs scored)", took.as_secs_f64(), out.pairs_scored);
 }
 
+/// Candidate search against exhaustive scoring: the share of each principal's exact
+/// top-10 that the searched top-10 also holds. The event repeats the templates (other
+/// wordings) up to `size`, so many attendees have several good counterparts.
+fn search_recall(templates: &[Value], fillers: &[Value], size: usize) {
+    let copies: Vec<Value> =
+        templates.iter().cycle().take(templates.len() * (size * 4 / 5 / 4 / templates.len()).max(1)).cloned().collect();
+    let event = generate(&copies, fillers, size, 21);
+    let e = embed(common::load_encoder().as_ref(), &[&event]);
+    let input = engine_input(&event, &e);
+    let policy = bench_policy();
+    let options = MatchOptions { top_n: 10, threads: 2, exhaustive: false };
+    let start = std::time::Instant::now();
+    let searched = matching::match_event(&input, &policy, options);
+    let fast = start.elapsed();
+    let start = std::time::Instant::now();
+    let exact = matching::match_event(&input, &policy, MatchOptions { exhaustive: true, ..options });
+    let slow = start.elapsed();
+    let (mut hit, mut total) = (0usize, 0usize);
+    for (s, x) in searched.lists.iter().zip(&exact.lists) {
+        total += x.len();
+        hit += x.iter().filter(|t| s.contains(t)).count();
+    }
+    println!(
+        "candidate search at {size} attendees: recall@10 vs exhaustive {:.4} ({hit}/{total}); searched {:.1} s ({} pairs scored), exhaustive {:.1} s",
+        hit as f64 / total as f64,
+        fast.as_secs_f64(),
+        searched.pairs_scored,
+        slow.as_secs_f64()
+    );
+}
+
 fn main() {
+    if let Ok(size) = std::env::var("MINGLE_BENCH_RECALL").map(|v| v.parse::<usize>().expect("a size")) {
+        let templates: Vec<Value> =
+            lines("match_bank_1.jsonl").into_iter().chain(lines("match_bank_2.jsonl")).collect();
+        search_recall(&templates, &lines("match_fillers.jsonl"), size);
+        return;
+    }
     let split = std::env::var("MINGLE_BENCH_SPLIT").unwrap_or_else(|_| "all".into());
     let (bank1, bank2) = (lines("match_bank_1.jsonl"), lines("match_bank_2.jsonl"));
     let fillers = lines("match_fillers.jsonl");

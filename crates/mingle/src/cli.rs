@@ -20,6 +20,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Try mingle first: a temporary database, a sample event, enrichment and matching,
+    /// the best introductions, then the API served with a token.
+    Demo(crate::demo::DemoArgs),
     /// Serve the API (with an embedded worker unless --no-worker).
     Serve(ServeArgs),
     /// Run a worker alone: it executes queued runs (many may share one database).
@@ -79,7 +82,10 @@ pub enum AccountCommand {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    crate::logging::init(&cli.global.log, cli.global.log_format);
+    // The demo prints for people: its request logs would bury the output, so it logs
+    // warnings only unless MINGLE_LOG or --log asks for more.
+    let quiet = matches!(cli.command, Command::Demo(_)) && cli.global.log == "info";
+    crate::logging::init(if quiet { "warn" } else { &cli.global.log }, cli.global.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -98,6 +104,8 @@ pub fn run() -> ExitCode {
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
+        // The demo keeps its data in a temporary database of its own.
+        Command::Demo(args) => return crate::demo::run(args).await,
         Command::Serve(args) => args.validate().map_err(anyhow::Error::msg)?,
         Command::Worker(args) => args.validate().map_err(anyhow::Error::msg)?,
         _ => {}
@@ -107,6 +115,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", cli.global.database_url))?;
     let services = Services::new(store.clone());
     let (output, json) = match cli.command {
+        Command::Demo(_) => unreachable!("handled above"),
         Command::Serve(args) => return crate::serve::run(store, &args).await,
         Command::Worker(args) => return crate::serve::run_worker(store, &args).await,
         Command::Org(OrgCommand::Create { name, json }) => (provision::create_org(&services, &name).await, json),

@@ -366,3 +366,17 @@ fn a_server_killed_mid_match_run_ends_the_run_with_its_rows_exactly_once() {
     assert_eq!(pairs.len() as u64, done["progress"]["matches_written"].as_u64().unwrap());
     assert!(pairs.len() >= ATTENDEES * 5 / 2, "every attendee has five targets: {}", pairs.len());
 }
+
+#[test]
+fn the_demo_matches_a_sample_event_and_prints_introductions_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mingle(dir.path(), &["demo", "--attendees", "60", "--no-serve"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}: {}\n{stdout}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("sample event 'demo-summit': 60 attendees, 6 sessions"), "{stdout}");
+    assert!(stdout.contains("The best introductions of the event:"), "{stdout}");
+    assert!(stdout.contains(", which answers "), "an introduction quotes a need and the offer answering it: {stdout}");
+    assert!(stdout.contains("Whom "), "{stdout}");
+    // The demo's database was temporary: nothing is left in the working directory.
+    assert!(!dir.path().join("mingle.db").exists());
+}

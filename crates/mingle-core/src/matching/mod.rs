@@ -93,10 +93,10 @@ pub struct MatchOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Direction {
     /// The principal's need, answered by the target's offer.
-    #[serde(rename = "needsToOffers")]
+    #[serde(rename = "n")]
     NeedsToOffers,
     /// The principal's offer, answering the target's need.
-    #[serde(rename = "offersToNeeds")]
+    #[serde(rename = "o")]
     OffersToNeeds,
 }
 
@@ -117,9 +117,12 @@ impl Direction {
 }
 
 /// A need↔offer pairing's score and direction (`best_goal_match`, `driving_goal_pair`).
+/// (Short serialized names: half a million of these are stored per large run.)
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GoalMatch {
+    #[serde(rename = "s")]
     pub score: f64,
+    #[serde(rename = "d")]
     pub direction: Direction,
 }
 
@@ -128,30 +131,49 @@ pub struct GoalMatch {
 /// `NeedsToOffers`: the principal's need, the target's offer).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
+    #[serde(rename = "d")]
     pub direction: Direction,
+    #[serde(rename = "n")]
     pub need: u16,
+    #[serde(rename = "o")]
     pub offer: u16,
+    #[serde(rename = "s")]
     pub score: f64,
 }
 
-/// Every score of an ordered pair (A, B), rounded to six decimals.
+/// Every score of an ordered pair (A, B), rounded to six decimals. Stored as JSON with
+/// short names (the API's names are the HTTP layer's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairScore {
+    #[serde(rename = "f")]
     pub final_score: f64,
+    #[serde(rename = "ab")]
     pub score_a_to_b: f64,
+    #[serde(rename = "ba")]
     pub score_b_to_a: f64,
+    #[serde(rename = "no")]
     pub needs_to_offers: f64,
+    #[serde(rename = "on")]
     pub offers_to_needs: f64,
+    #[serde(rename = "c")]
     pub complementarity: f64,
+    #[serde(rename = "v")]
     pub value_alignment: f64,
+    #[serde(rename = "g")]
     pub general_similarity: f64,
+    #[serde(rename = "ia")]
     pub intent_a_to_b: f64,
+    #[serde(rename = "ib")]
     pub intent_b_to_a: f64,
+    #[serde(rename = "bm")]
     pub best: GoalMatch,
+    #[serde(rename = "dg")]
     pub driving: GoalMatch,
     /// Up to three, strongest first.
+    #[serde(rename = "r")]
     pub reasons: Vec<Reason>,
     /// The two goal categories, when they made the pair complementary.
+    #[serde(rename = "cg")]
     pub categories: Option<(String, String)>,
 }
 
@@ -200,6 +222,8 @@ pub struct MatchOutcome {
     /// Ordered pairs scored exactly (candidates rescored and the sample for each
     /// principal's distribution).
     pub pairs_scored: u64,
+    /// How long each step took: preparation, candidate search, rescoring, pairs.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Rounds to six decimals: scores are stored and compared at this precision.
@@ -214,7 +238,14 @@ pub fn match_event(input: &EventInput, policy: &Policy, options: MatchOptions) -
         return MatchOutcome { lists: vec![Vec::new(); n], ..MatchOutcome::default() };
     }
     let threads = options.threads.max(1);
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let prepared = score::Prepared::new(input, policy, AnswerHead::bundled(), threads);
+    lap("prepare");
     let keep = options.top_n + policy.extra_candidates;
     let candidates: Vec<Vec<u32>> = if options.exhaustive || n - 1 <= keep {
         (0..n as u32).map(|a| (0..n as u32).filter(|b| *b != a).collect()).collect()
@@ -222,10 +253,13 @@ pub fn match_event(input: &EventInput, policy: &Policy, options: MatchOptions) -
         let (x, y) = prepared.candidate_vectors();
         candidates::top_k_symmetric(&x, &y, keep, threads)
     };
+    lap("candidates");
     let rescored: u64 = candidates.iter().map(|c| c.len() as u64).sum();
     let lists = prepared.rank(&candidates, options.top_n, threads);
+    lap("rescore");
     let pairs = prepared.pairs(&lists);
-    MatchOutcome { lists, pairs, pairs_scored: rescored + prepared.sampled() }
+    lap("pairs");
+    MatchOutcome { lists, pairs, pairs_scored: rescored + prepared.sampled(), timings }
 }
 
 #[cfg(test)]

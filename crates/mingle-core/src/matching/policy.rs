@@ -6,7 +6,7 @@
 //! version is a hash of every number in it, so two runs with the same policy version
 //! weighed the same way.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::canonical::fingerprint;
 use crate::goals::CATEGORIES;
@@ -15,7 +15,8 @@ use crate::goals::CATEGORIES;
 pub const ALGORITHM: &str = "match-v1";
 
 /// The weights of a match run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Policy {
     /// Weight of the answer score (B's offers answering A's needs).
     pub answer: f32,
@@ -31,6 +32,9 @@ pub struct Policy {
     /// (a z-score squashed to (0, 1)) rather than absolute: this takes "hubs", attendees
     /// close to everyone, down.
     pub relative: f32,
+    /// How much of each offer's mean logit against the event's needs is taken off its
+    /// logits (0: none; 1: CSLS-like), so that hub offers stop outranking specific ones.
+    pub hub: f32,
     /// Within value alignment: shared interests, shared goal, fit with the objectives.
     pub value_parts: [f32; 3],
     /// An item pairing quoted as a reason needs at least this answer probability.
@@ -50,10 +54,11 @@ impl Default for Policy {
             value: 0.10,
             general: 0.15,
             relative: 0.5,
+            hub: 0.5,
             value_parts: [0.5, 0.2, 0.3],
             reason_floor: 0.35,
-            extra_candidates: 60,
-            candidate_general: 2.0,
+            extra_candidates: 150,
+            candidate_general: 8.0,
         }
     }
 }

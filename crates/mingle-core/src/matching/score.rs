@@ -24,7 +24,7 @@ use super::policy::{category_compatibility, Policy};
 use super::{round6, Direction, EventInput, GoalMatch, PairScore, RankedPair, Reason};
 
 /// Others sampled per principal to estimate its score distribution.
-const SAMPLE: usize = 200;
+const SAMPLE: usize = 100;
 
 /// A principal's score distribution over the sample.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,10 +44,12 @@ struct Best {
     p: f32,
 }
 
-/// `N(A→B)` and the single best pairing behind it.
+/// `N(A→B)`, the same aggregate over logits (what intent compares), and the single
+/// best pairing behind them.
 #[derive(Debug, Clone, Copy, Default)]
 struct Answering {
     value: f32,
+    logit: Option<f32>,
     best: Option<Best>,
 }
 
@@ -116,6 +118,12 @@ impl<'a> Prepared<'a> {
             normalize(g);
         }
         let width = head.width();
+        let (needs, offers) = (
+            Matrix { rows: need_at[input.profiles.len()], cols: width, data: needs },
+            Matrix { rows: offer_at[input.profiles.len()], cols: width, data: offers },
+        );
+        // The offer bias `u·x_o` sits just before the trailing 1 of an offer vector.
+        let offers = Self::without_hubs(&needs, offers, policy.hub, width - 2);
         let objective_fit = input.objectives.map(|o| {
             let obj = texts.vector(o);
             (0..input.profiles.len()).map(|i| dot(general.row(i), obj).max(0.0)).collect()
@@ -124,8 +132,8 @@ impl<'a> Prepared<'a> {
             input,
             policy,
             head,
-            needs: Matrix { rows: need_at[input.profiles.len()], cols: width, data: needs },
-            offers: Matrix { rows: offer_at[input.profiles.len()], cols: width, data: offers },
+            needs,
+            offers,
             need_at,
             offer_at,
             general,
@@ -135,6 +143,24 @@ impl<'a> Prepared<'a> {
         };
         prepared.estimate_stats(threads);
         prepared
+    }
+
+    /// Takes "hub" offers down: each offer's logits lose `hub` times its mean logit
+    /// against a fixed sample of the event's needs (evenly spaced), so an offer that
+    /// seems to answer every need (vague, or about everything) stops outranking the
+    /// ones that answer a need in particular (CSLS-style local scaling). Folded into the
+    /// offer's bias element (`bias_at`), so candidate search sees it too.
+    fn without_hubs(needs: &Matrix, mut offers: Matrix, hub: f32, bias_at: usize) -> Matrix {
+        if hub == 0.0 || needs.rows == 0 {
+            return offers;
+        }
+        let m = SAMPLE.min(needs.rows);
+        let sample: Vec<usize> = (0..m).map(|k| k * needs.rows / m).collect();
+        for o in 0..offers.rows {
+            let mean = sample.iter().map(|&n| dot(needs.row(n), offers.row(o))).sum::<f32>() / m as f32;
+            offers.row_mut(o)[bias_at] -= hub * mean;
+        }
+        offers
     }
 
     /// Ordered pairs scored for the distributions.
@@ -155,11 +181,12 @@ impl<'a> Prepared<'a> {
         let this = &*self;
         let stats = parallel(n, threads, |a| {
             let others: Vec<usize> = sample.iter().map(|&s| if s == a { (s + 1) % n } else { s }).collect();
-            let answers: Vec<f32> = others.iter().map(|&b| this.answering(a, b).value).collect();
-            let (answer_mean, answer_sd) = mean_sd(&answers);
+            let answers: Vec<Answering> = others.iter().map(|&b| this.answering(a, b)).collect();
+            let logits: Vec<f32> = answers.iter().filter_map(|x| x.logit).collect();
+            let (answer_mean, answer_sd) = mean_sd(&logits);
             let partial = Stats { answer_mean, answer_sd, ..Stats::default() };
             let scores: Vec<f32> =
-                others.iter().zip(&answers).map(|(&b, &ans)| this.raw_with(a, b, ans, &partial)).collect();
+                others.iter().zip(&answers).map(|(&b, ans)| this.raw(ans, this.symmetric(a, b), &partial)).collect();
             let (score_mean, score_sd) = mean_sd(&scores);
             Stats { answer_mean, answer_sd, score_mean, score_sd }
         });
@@ -174,6 +201,7 @@ impl<'a> Prepared<'a> {
             return Answering::default();
         }
         let (mut sum, mut best): (f32, Option<Best>) = (0.0, None);
+        let (mut logit_sum, mut logit_max) = (0.0f32, f32::NEG_INFINITY);
         for (ni, need) in na.clone().enumerate() {
             let nv = self.needs.row(need);
             let (mut top, mut top_j) = (f32::NEG_INFINITY, 0);
@@ -185,12 +213,15 @@ impl<'a> Prepared<'a> {
             }
             let p = sigmoid(top);
             sum += p;
+            logit_sum += top;
+            logit_max = logit_max.max(top);
             if best.is_none_or(|b| p > b.p) {
                 best = Some(Best { need: ni as u16, offer: top_j as u16, p });
             }
         }
         let max = best.map_or(0.0, |b| b.p);
-        Answering { value: 0.5 * max + 0.5 * sum / na.len() as f32, best }
+        let count = na.len() as f32;
+        Answering { value: 0.5 * max + 0.5 * sum / count, logit: Some(0.5 * logit_max + 0.5 * logit_sum / count), best }
     }
 
     /// Every need of A with the offer of B that answers it best (for reasons).
@@ -257,21 +288,25 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    fn intent(&self, answer: f32, stats: &Stats) -> f32 {
-        if answer <= 0.0 {
-            return 0.0;
+    /// How far A's needs' answering by B stands out from A's usual: σ of the z-score of
+    /// the logit aggregate. Logits, not probabilities: an indirect answer the head is
+    /// unsure of (p 0.1) can still be far better than what anyone else offers (p 0.001).
+    fn intent(&self, answer: &Answering, stats: &Stats) -> f32 {
+        match answer.logit {
+            Some(l) => sigmoid((l - stats.answer_mean) / stats.answer_sd.max(0.1)),
+            None => 0.0,
         }
-        sigmoid((answer - stats.answer_mean) / stats.answer_sd.max(0.05)) * answer.sqrt()
     }
 
-    /// `S(A→B)` given `N(A→B)`.
-    fn raw_with(&self, a: usize, b: usize, answer: f32, stats: &Stats) -> f32 {
+    /// The weighted parts of `S` that are the same both ways: category, value, general.
+    fn symmetric(&self, a: usize, b: usize) -> f32 {
         let p = self.policy;
-        p.answer * answer
-            + p.category * self.category(a, b)
-            + p.intent * self.intent(answer, stats)
-            + p.value * self.value(a, b)
-            + p.general * self.general(a, b)
+        p.category * self.category(a, b) + p.value * self.value(a, b) + p.general * self.general(a, b)
+    }
+
+    /// `S(A→B)` given A's needs' answering by B and the pair's symmetric part.
+    fn raw(&self, answer: &Answering, symmetric: f32, stats: &Stats) -> f32 {
+        self.policy.answer * answer.value + self.policy.intent * self.intent(answer, stats) + symmetric
     }
 
     /// The directed score from `S`: absolute and relative to the principal's others.
@@ -291,17 +326,18 @@ impl<'a> Prepared<'a> {
 
     /// `final_score` of (A, B) alone, for ranking.
     fn final_score(&self, a: usize, b: usize) -> f32 {
-        let (ab, ba) = (self.answering(a, b).value, self.answering(b, a).value);
-        let sab = self.directed(a, self.raw_with(a, b, ab, &self.stats[a]));
-        let sba = self.directed(b, self.raw_with(b, a, ba, &self.stats[b]));
+        let (ab, ba) = (self.answering(a, b), self.answering(b, a));
+        let sym = self.symmetric(a, b);
+        let sab = self.directed(a, self.raw(&ab, sym, &self.stats[a]));
+        let sba = self.directed(b, self.raw(&ba, sym, &self.stats[b]));
         Self::harmonic(sab, sba)
     }
 
     /// Every score of (A, B), seen from A.
     pub fn pair_score(&self, a: usize, b: usize) -> PairScore {
         let (ab, ba) = (self.answering(a, b), self.answering(b, a));
-        let (raw_ab, raw_ba) =
-            (self.raw_with(a, b, ab.value, &self.stats[a]), self.raw_with(b, a, ba.value, &self.stats[b]));
+        let sym = self.symmetric(a, b);
+        let (raw_ab, raw_ba) = (self.raw(&ab, sym, &self.stats[a]), self.raw(&ba, sym, &self.stats[b]));
         let (sab, sba) = (self.directed(a, raw_ab), self.directed(b, raw_ba));
         let final_score = Self::harmonic(sab, sba);
         let category = self.category(a, b);
@@ -364,8 +400,8 @@ impl<'a> Prepared<'a> {
             complementarity: round6(complementarity),
             value_alignment: round6(self.value(a, b)),
             general_similarity: round6(self.general(a, b)),
-            intent_a_to_b: round6(self.intent(ab.value, &self.stats[a])),
-            intent_b_to_a: round6(self.intent(ba.value, &self.stats[b])),
+            intent_a_to_b: round6(self.intent(&ab, &self.stats[a])),
+            intent_b_to_a: round6(self.intent(&ba, &self.stats[b])),
             best: best.map_or(none, |(p, direction)| GoalMatch { score: round6(p), direction }),
             driving: driving.map_or(none, |(_, p, direction)| GoalMatch { score: round6(p), direction }),
             reasons,
@@ -373,18 +409,19 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// The short vectors of candidate search: `x_A·y_B` approximates the sum of the
-    /// two directions' mean answer logits plus a multiple of the general similarity,
-    /// and is symmetric. `x_A = [ν_A ; ω_A ; √γ ĝ_A]`, `y_B = [ω_B ; ν_B ; √γ ĝ_B]`,
-    /// where `ν` is the mean reduced answer vector of A's needs, `ω` of A's offers, and
-    /// `ĝ` the reduced general vector.
+    /// The short vectors of candidate search. `ν_A` is the mean reduced answer vector of
+    /// A's needs, `ω_A` of its offers (embedding parts projected on the head's basis), so
+    /// `ν_A·ω_B` approximates the mean logit of B's offers for A's needs; `m_A`, `s_A` are
+    /// that approximation's mean and spread over A's sample, and `ĝ` the projected general
+    /// vector. With
+    /// `x_A = [ν_A/s_A ; ω_A ; 1 ; −m_A/s_A ; √γ ĝ_A]` and `y_B = [ω_B ; ν_B/s_B ; −m_B/s_B ; 1 ; √γ ĝ_B]`,
+    /// `x_A·y_B = z_A(B) + z_B(A) + γ ĝ_A·ĝ_B`: both directions' answering, each standardized
+    /// for its principal as the exact score does, plus general similarity. Symmetric.
     pub fn candidate_vectors(&self) -> (Matrix, Matrix) {
         let n = self.n();
         let r = self.head.reduced_width();
         let k = self.head.basis_rank();
-        let width = 2 * r + k;
-        let mut x = Matrix::zeros(n, width);
-        let mut y = Matrix::zeros(n, width);
+        let width = 2 * r + 2 + k;
         let gamma = self.policy.candidate_general.sqrt();
         let mean_reduced = |m: &Matrix, rows: std::ops::Range<usize>| {
             let mut acc = vec![0.0f32; r];
@@ -394,18 +431,31 @@ impl<'a> Prepared<'a> {
             }
             acc
         };
+        let nu: Vec<Vec<f32>> =
+            (0..n).map(|i| mean_reduced(&self.needs, self.need_at[i]..self.need_at[i + 1])).collect();
+        let omega: Vec<Vec<f32>> =
+            (0..n).map(|i| mean_reduced(&self.offers, self.offer_at[i]..self.offer_at[i + 1])).collect();
+        let m = SAMPLE.min(n - 1);
+        let sample: Vec<usize> = (0..m).map(|j| j * n / m).collect();
+        let mut x = Matrix::zeros(n, width);
+        let mut y = Matrix::zeros(n, width);
         for i in 0..n {
-            let nu = mean_reduced(&self.needs, self.need_at[i]..self.need_at[i + 1]);
-            let omega = mean_reduced(&self.offers, self.offer_at[i]..self.offer_at[i + 1]);
+            let approx: Vec<f32> = sample.iter().filter(|&&j| j != i).map(|&j| dot(&nu[i], &omega[j])).collect();
+            let (mean, sd) = mean_sd(&approx);
+            let sd = sd.max(0.1);
             let g: Vec<f32> = self.head.reduce_embedding(self.general.row(i)).into_iter().map(|v| v * gamma).collect();
             let xr = x.row_mut(i);
-            xr[..r].copy_from_slice(&nu);
-            xr[r..2 * r].copy_from_slice(&omega);
-            xr[2 * r..].copy_from_slice(&g);
+            xr[..r].iter_mut().zip(&nu[i]).for_each(|(o, v)| *o = v / sd);
+            xr[r..2 * r].copy_from_slice(&omega[i]);
+            xr[2 * r] = 1.0;
+            xr[2 * r + 1] = -mean / sd;
+            xr[2 * r + 2..].copy_from_slice(&g);
             let yr = y.row_mut(i);
-            yr[..r].copy_from_slice(&omega);
-            yr[r..2 * r].copy_from_slice(&nu);
-            yr[2 * r..].copy_from_slice(&g);
+            yr[..r].copy_from_slice(&omega[i]);
+            yr[r..2 * r].iter_mut().zip(&nu[i]).for_each(|(o, v)| *o = v / sd);
+            yr[2 * r] = -mean / sd;
+            yr[2 * r + 1] = 1.0;
+            yr[2 * r + 2..].copy_from_slice(&g);
         }
         (x, y)
     }
@@ -423,7 +473,8 @@ impl<'a> Prepared<'a> {
 
     /// Every pair of the lists once, scored from its smaller index, with both ranks.
     pub fn pairs(&self, lists: &[Vec<u32>]) -> Vec<RankedPair> {
-        let mut ranks: std::collections::BTreeMap<(u32, u32), (Option<u16>, Option<u16>)> = Default::default();
+        type Ranks = (Option<u16>, Option<u16>);
+        let mut ranks: std::collections::BTreeMap<(u32, u32), Ranks> = Default::default();
         for (a, list) in lists.iter().enumerate() {
             for (rank, &b) in list.iter().enumerate() {
                 let rank = Some(rank as u16 + 1);
@@ -436,7 +487,7 @@ impl<'a> Prepared<'a> {
                 }
             }
         }
-        let keys: Vec<((u32, u32), (Option<u16>, Option<u16>))> = ranks.into_iter().collect();
+        let keys: Vec<((u32, u32), Ranks)> = ranks.into_iter().collect();
         parallel(keys.len(), 2, |i| {
             let ((a, b), (a_rank, b_rank)) = keys[i];
             RankedPair { a, b, a_rank, b_rank, score: self.pair_score(a as usize, b as usize) }

@@ -40,9 +40,6 @@ CREATE TABLE matches (
 ) WITHOUT ROWID;
 CREATE INDEX matches_by_b ON matches (org_id, run_id, b_id);
 CREATE INDEX matches_by_score ON matches (org_id, run_id, final_key DESC, a_id, b_id);
--- Merges delete every row of the source attendee, across runs.
-CREATE INDEX matches_by_a_any_run ON matches (org_id, a_id);
-CREATE INDEX matches_by_b_any_run ON matches (org_id, b_id);
 
 -- The latest match run with results of an event.
 CREATE INDEX runs_by_event_terminal ON runs (org_id, event_id, kind, terminal_at DESC, run_id DESC);

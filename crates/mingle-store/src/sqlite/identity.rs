@@ -658,13 +658,17 @@ impl SqliteStore {
         .map_err(db)?;
         insert_decisions(&mut tx, org_id, std::slice::from_ref(&m.decision)).await?;
         // Every stored match row involving the source goes, in every run.
-        let deleted = sqlx::query("DELETE FROM matches WHERE org_id = ?1 AND (a_id = ?2 OR b_id = ?2)")
-            .bind(org_id)
-            .bind(&m.source)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected() as i64;
+        // Run by run, so the primary key (org, run, a) and `matches_by_b` serve it.
+        let deleted = sqlx::query(
+            "DELETE FROM matches WHERE org_id = ?1 AND (a_id = ?2 OR b_id = ?2)
+               AND run_id IN (SELECT run_id FROM runs WHERE org_id = ?1 AND kind = 'match')",
+        )
+        .bind(org_id)
+        .bind(&m.source)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected() as i64;
         tx.commit().await.map_err(db)?;
         Ok(Some(MergeCounts {
             superseded_anchors: superseded,

@@ -112,6 +112,9 @@ impl SqliteStore {
     }
 }
 
+/// A run's snapshot and version metadata, written with its terminal status.
+pub(super) type RunMetadata<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
+
 /// Inside a run's final transaction: marks the run `succeeded` with `progress` (and,
 /// when given, its snapshot and version metadata) if `lease` still holds it. `false`
 /// means the lease was lost and the caller must not commit (dropping the transaction
@@ -120,7 +123,7 @@ pub(super) async fn succeed_under_lease(
     conn: &mut SqliteConnection,
     lease: &Lease,
     progress: &Map<String, Value>,
-    metadata: Option<(&Map<String, Value>, &Map<String, Value>)>,
+    metadata: Option<RunMetadata<'_>>,
 ) -> Result<bool, StoreError> {
     let now = Timestamp::now().millis();
     let done = sqlx::query(
