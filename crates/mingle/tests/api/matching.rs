@@ -401,3 +401,37 @@ async fn pages_of_matches_are_the_whole_list_whatever_the_limits() {
     assert_eq!(next["run_id"], first["run_id"]);
     assert_eq!(next["items"].as_array().unwrap(), &whole[2..4].to_vec());
 }
+
+#[tokio::test]
+async fn a_merge_deletes_every_stored_match_of_the_source() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    // Two records of one person (same email, names that disagree): a review.
+    let twin = |id: &str, name: &str| {
+        json!({"attendee_id": id, "name": name, "email": "robin@example.com",
+            "raw_data": {"goal": "Hire a senior backend engineer", "needs": ["a backend engineer who knows payments"],
+                "offers": ["a senior role at a payments company"]}})
+    };
+    app.import(&app.a.rw, "ev", json!([twin("old", "Robin Hale")])).await;
+    app.import(&app.a.rw, "ev", json!([twin("new", "Casey Moss")])).await;
+    let reviews = app.reviews(&app.a.rw, "ev").await;
+    assert_eq!(reviews.len(), 1);
+    let run = match_run(&app, "ev", json!({"idempotency_key": "mm", "top_n": 3})).await;
+    let before = walk(&app, "/events/ev/matches", &app.a.ro, &[100]).await;
+    let involving = |items: &[Value], id: &str| {
+        items.iter().filter(|i| i["principal_attendee_id"] == id || i["target_attendee_id"] == id).count()
+    };
+    let of_new = involving(&before, "new");
+    assert!(of_new >= 3, "new ranks three targets: {of_new}");
+    assert_eq!(before.len() as u64, run["progress"]["matches_written"].as_u64().unwrap());
+
+    let body = json!({"source_kind": "attendee", "source_partner_id": "new", "target_kind": "attendee",
+        "target_partner_id": "old"});
+    let review_id = reviews[0]["review_id"].as_str().unwrap();
+    let merged = app.post(&format!("/review-queue/{review_id}/merge"), &app.a.rw, &body).await.ok(200).clone();
+    assert_eq!(merged["deleted_computations"].as_u64(), Some(of_new as u64), "{merged}");
+    let after = walk(&app, "/events/ev/matches", &app.a.ro, &[100]).await;
+    assert_eq!(involving(&after, "new"), 0);
+    assert_eq!(after.len(), before.len() - of_new, "nothing else was deleted");
+    app.get("/events/ev/attendees/new/matches", &app.a.ro).await.err(404, "ATTENDEE_NOT_FOUND");
+}
