@@ -137,11 +137,12 @@ impl Demo {
             let status = run["status"].as_str().unwrap_or_default();
             bar.set_message(format!("{status} {}", run["progress"]));
             if ["succeeded", "partial", "failed"].contains(&status) {
-                bar.finish_with_message(format!(
-                    "{status} in {:.1} s {}",
-                    start.elapsed().as_secs_f64(),
-                    run["progress"]
-                ));
+                let line = format!("{status} in {:.1} s {}", start.elapsed().as_secs_f64(), run["progress"]);
+                if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    // Not a terminal: no bar is drawn, so say it in a line.
+                    println!("{label:<10} {line}");
+                }
+                bar.finish_with_message(line);
                 if status != "succeeded" {
                     anyhow::bail!("the {label} run ended {status}: {}", run["error"]);
                 }
