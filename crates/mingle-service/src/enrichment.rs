@@ -169,10 +169,13 @@ impl EnrichmentService {
         encoder: &Arc<dyn Encoder>,
         texts: Vec<String>,
     ) -> Result<HashMap<String, Vec<f32>>, RunFailure> {
+        let started = std::time::Instant::now();
         let mut by_hash: HashMap<String, String> = texts.into_iter().map(|t| (text_hash(&t), t)).collect();
         let hashes: Vec<String> = by_hash.keys().cloned().collect();
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, texts = hashes.len(), "texts hashed");
         let mut vectors: HashMap<String, Vec<f32>> =
             self.store.cached_embeddings(org_id, encoder.model_id(), &hashes).await?.into_iter().collect();
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, found = vectors.len(), "cached embeddings read");
         by_hash.retain(|h, _| !vectors.contains_key(h));
         if !by_hash.is_empty() {
             let (hashes, texts): (Vec<String>, Vec<String>) = by_hash.into_iter().unzip();

@@ -126,7 +126,10 @@ fn millis(run: &Value, key: &str) -> i64 {
 #[tokio::main]
 async fn main() {
     // The run's phase timings (mingle_service logs them at info).
-    tracing_subscriber::fmt().with_env_filter("mingle_service::matching=info").with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter("mingle_service::matching=info,mingle_service::enrichment=debug")
+        .with_writer(std::io::stderr)
+        .init();
     let n: usize = std::env::var("MINGLE_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let app = common::BenchApp::new().await;
     app.services.encoder.set_ready(Arc::new(WordHashEncoder));
