@@ -224,11 +224,20 @@ impl MatchingService {
 
         let mut table = TextTable::new(encoder.dimension());
         let mut rows: HashMap<String, u32> = HashMap::new();
+        let dimension = encoder.dimension();
+        let mut missing: Option<String> = None;
         let mut row = |text: String| -> u32 {
             if let Some(r) = rows.get(&text) {
                 return *r;
             }
-            let r = table.push(text.clone(), &vectors[&text_hash(&text)]);
+            let r = match vectors.get(&text_hash(&text)).filter(|v| v.len() == dimension) {
+                Some(v) => table.push(text.clone(), v),
+                None => {
+                    // Reported below as the run's failure; a zero vector keeps the rows aligned.
+                    missing.get_or_insert_with(|| text.clone());
+                    table.push(text.clone(), &vec![0.0; dimension])
+                }
+            };
             rows.insert(text, r);
             r
         };
@@ -264,6 +273,10 @@ impl MatchingService {
                 sessions,
             });
         }
+        if let Some(text) = missing {
+            return Err(RunFailure::internal(format!("no usable embedding for the text {text:?}")));
+        }
+        drop(vectors);
         // Objectives read as a goal (the goal head), when it is confident.
         let objectives_category =
             objectives.map(|o| GoalClassifier::bundled().classify(table.text(o), table.vector(o)));
@@ -274,14 +287,19 @@ impl MatchingService {
         let input = EventInput { texts: table, profiles, objectives };
 
         phase("input built");
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Each search thread keeps a top-k of every attendee (about 200 MiB at 50,000), so
+        // more threads buy little and cost memory.
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
         let options = MatchOptions { top_n, threads, exhaustive: false };
         let (input, policy, outcome) = tokio::task::spawn_blocking(move || {
             let outcome = matching::match_event(&input, &policy, options);
             (input, policy, outcome)
         })
         .await
-        .map_err(|e| RunFailure::internal(e.to_string()))?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "the matching engine failed");
+            RunFailure::internal("The matching engine failed; it can be retried with a new idempotency key.")
+        })?;
 
         for (step, took) in &outcome.timings {
             tracing::info!(step, ms = took.as_millis() as u64, "match engine");

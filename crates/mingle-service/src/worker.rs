@@ -43,6 +43,15 @@ impl From<StoreError> for RunFailure {
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// A run's lease; a worker that stops heartbeating loses the run after this long.
@@ -139,7 +148,9 @@ impl Worker {
 
     async fn execute_in_span(&self, run: &Run, lease: &Lease) {
         tracing::info!("run claimed");
-        let heartbeat = {
+        // Stops when this function ends in any way, a panic included: a heartbeat that
+        // outlived its run would keep the lease alive and the run `running` forever.
+        let _heartbeat = AbortOnDrop({
             let store = self.store.clone();
             let lease = lease.clone();
             let every = self.settings.lease / 3;
@@ -155,7 +166,7 @@ impl Worker {
                     }
                 }
             })
-        };
+        });
         let result = if run.attempts > self.settings.max_attempts {
             Err(RunFailure {
                 code: "RUN_ABANDONED",
@@ -172,7 +183,7 @@ impl Worker {
                 RunKind::Match => self.matching.process(run, lease).await,
             }
         };
-        heartbeat.abort();
+        drop(_heartbeat);
         match result {
             Ok(()) => tracing::info!("run succeeded"),
             Err(f) if f.lost => tracing::warn!("lease lost; another worker owns the run"),

@@ -276,7 +276,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.serve.listen))?;
     let base = format!("http://{}/api/v0/partner", listener.local_addr()?);
-    println!("The API is serving the demo data (Ctrl-C stops it and deletes the temporary database).\n");
+    println!("The API is serving the demo data (Ctrl-C stops it and removes the temporary database).\n");
     println!("  TOKEN={token}");
     println!("  curl -s {base}/events/{event_id}/matches?limit=3 -H \"Authorization: Bearer $TOKEN\"");
     println!("  curl -s {base}/events/{event_id}/attendees/{first}/matches -H \"Authorization: Bearer $TOKEN\"");

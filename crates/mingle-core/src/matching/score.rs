@@ -6,8 +6,8 @@
 //!   (one need fully met counts, and so does meeting several).
 //! - `Cat(A,B)`: complementarity of the two goal categories, times the geometric mean
 //!   of the goal head's probabilities for them.
-//! - `I(A→B)`, intent strength: how far `N(A→B)` stands out from A's usual `N`
-//!   (a z-score over a sample of others, squashed), times `√N(A→B)`.
+//! - `I(A→B)`, intent strength: how far A's needs' answering by B stands out from A's
+//!   usual (a z-score of the logit aggregate over a sample of others, squashed).
 //! - `V(A,B)`, value alignment: shared interests, shared goal topic, both profiles' fit
 //!   with the event's objectives.
 //! - `G(A,B)`, general similarity: cosine of the two profiles' mean embeddings.
@@ -70,6 +70,7 @@ pub struct Prepared<'a> {
     objective_fit: Option<Vec<f32>>,
     stats: Vec<Stats>,
     sampled: u64,
+    threads: usize,
 }
 
 fn mean_sd(xs: &[f32]) -> (f32, f32) {
@@ -140,6 +141,7 @@ impl<'a> Prepared<'a> {
             objective_fit,
             stats: Vec::new(),
             sampled: 0,
+            threads,
         };
         prepared.estimate_stats(threads);
         prepared
@@ -463,8 +465,9 @@ impl<'a> Prepared<'a> {
     /// Each principal's `top_n` of its candidates by `final_score`, ties by index.
     pub fn rank(&self, candidates: &[Vec<u32>], top_n: usize, threads: usize) -> Vec<Vec<u32>> {
         parallel(self.n(), threads, |a| {
-            let mut scored: Vec<(f32, u32)> =
-                candidates[a].iter().map(|&b| (self.final_score(a, b as usize), b)).collect();
+            // Rounded as stored and shown, so ties are broken by ID as the lists say.
+            let mut scored: Vec<(f64, u32)> =
+                candidates[a].iter().map(|&b| (round6(self.final_score(a, b as usize)), b)).collect();
             scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
             scored.truncate(top_n);
             scored.into_iter().map(|(_, b)| b).collect()
@@ -488,7 +491,7 @@ impl<'a> Prepared<'a> {
             }
         }
         let keys: Vec<((u32, u32), Ranks)> = ranks.into_iter().collect();
-        parallel(keys.len(), 2, |i| {
+        parallel(keys.len(), self.threads, |i| {
             let ((a, b), (a_rank, b_rank)) = keys[i];
             RankedPair { a, b, a_rank, b_rank, score: self.pair_score(a as usize, b as usize) }
         })

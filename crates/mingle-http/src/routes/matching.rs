@@ -60,7 +60,8 @@ pub async fn list_attendee_matches(
     let attendee_id = super::partner_id(ids.get(1), "attendee_id")?;
     let query = ListQuery::parse(q.as_deref());
     let run_id = query.get("run_id");
-    let binding = format!("matches:{event_id}:{attendee_id}:{}", run_id.unwrap_or_default());
+    // JSON, so that no two lists share a binding whatever their IDs and filters contain.
+    let binding = serde_json::json!(["matches", event_id.as_str(), attendee_id.as_str(), run_id]).to_string();
     let page = query.page(&p, &binding)?;
     let (run, result) =
         s.services.matching.attendee_matches(&p.org_id, event_id.as_str(), attendee_id.as_str(), run_id, &page).await?;
@@ -96,12 +97,9 @@ pub async fn list_event_matches(
     query.limit()?;
     let session_id = query.get("session_id").map(|v| super::partner_id(v, "session_id")).transpose()?;
     let (run_id, goal) = (query.get("run_id"), query.get("goal"));
-    let binding = format!(
-        "event-matches:{event_id}:{}:{}:{}",
-        run_id.unwrap_or_default(),
-        session_id.as_ref().map(|s| s.as_str()).unwrap_or_default(),
-        goal.unwrap_or_default()
-    );
+    let binding =
+        serde_json::json!(["event-matches", event_id.as_str(), run_id, session_id.as_ref().map(|s| s.as_str()), goal])
+            .to_string();
     let page = query.page(&p, &binding)?;
     let (run, result) = s
         .services

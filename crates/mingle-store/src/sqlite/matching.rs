@@ -43,7 +43,23 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let (org_id, run_id) = (lease.org_id.as_str(), lease.run_id.as_str());
         let mut tx = self.write.begin().await.map_err(db)?;
-        if !succeed_under_lease(&mut tx, lease, &w.progress, Some((&w.snapshot_metadata, &w.version_metadata))).await? {
+        // An attendee merged away while the run computed has left the event, and the
+        // merge deleted its match rows: its pairs are not written now either, and
+        // `matches_written` counts what is.
+        let members: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT attendee_id FROM event_attendees WHERE org_id = ? AND event_id = ?")
+                .bind(org_id)
+                .bind(event_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .collect();
+        let pairs: Vec<&StoredMatch> =
+            w.pairs.iter().filter(|m| members.contains(&m.a_id) && members.contains(&m.b_id)).collect();
+        let mut progress = w.progress.clone();
+        progress.insert("matches_written".into(), pairs.len().into());
+        if !succeed_under_lease(&mut tx, lease, &progress, Some((&w.snapshot_metadata, &w.version_metadata))).await? {
             return Ok(false);
         }
         insert_features(&mut tx, org_id, event_id, &w.features).await?;
@@ -77,7 +93,7 @@ impl SqliteStore {
             });
             b.build().execute(&mut *tx).await.map_err(db)?;
         }
-        for chunk in w.pairs.chunks(ROWS) {
+        for chunk in pairs.chunks(ROWS) {
             let mut b = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO matches (org_id, run_id, a_id, b_id, match_id, a_rank, b_rank, final_key, scores) ",
             );
