@@ -17,10 +17,8 @@ use mingle_store::models::{AttendeeListing, EnrichmentInput, Features, Lease, Ru
 use mingle_store::Store;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::Notify;
 
 use crate::encoding::{EncoderSlot, EncoderState};
-use crate::events::event_not_found;
 use crate::runs::{Created, RunsService};
 use crate::worker::RunFailure;
 use crate::ServiceError;
@@ -29,7 +27,6 @@ use crate::ServiceError;
 pub struct EnrichmentService {
     store: Arc<dyn Store>,
     runs: RunsService,
-    queued: Arc<Notify>,
     encoder: EncoderSlot,
 }
 
@@ -114,8 +111,8 @@ pub(crate) fn text_hash(text: &str) -> String {
 }
 
 impl EnrichmentService {
-    pub fn new(store: Arc<dyn Store>, runs: RunsService, queued: Arc<Notify>, encoder: EncoderSlot) -> Self {
-        Self { store, runs, queued, encoder }
+    pub fn new(store: Arc<dyn Store>, runs: RunsService, encoder: EncoderSlot) -> Self {
+        Self { store, runs, encoder }
     }
 
     pub async fn start(
@@ -126,18 +123,10 @@ impl EnrichmentService {
         webhook_url: Option<String>,
         request_hash: String,
     ) -> Result<Created, ServiceError> {
-        if self.store.get_event(org_id, event_id).await?.is_none() {
-            return Err(event_not_found(event_id));
-        }
         let progress = Counts::default().to_json();
-        let created = self
-            .runs
+        self.runs
             .create_event_run(org_id, event_id, RunKind::Enrichment, key, webhook_url, progress, request_hash, None)
-            .await?;
-        if created.created {
-            self.queued.notify_waiters();
-        }
-        Ok(created)
+            .await
     }
 
     /// The encoder, waiting a little if it is still loading.

@@ -12,10 +12,8 @@ use mingle_core::{RunKind, Timestamp};
 use mingle_store::models::*;
 use mingle_store::Store;
 use serde_json::{json, Map, Value};
-use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::events::event_not_found;
 use crate::runs::{Created, RunsService};
 use crate::worker::RunFailure;
 use crate::ServiceError;
@@ -24,7 +22,6 @@ use crate::ServiceError;
 pub struct ImportsService {
     store: Arc<dyn Store>,
     runs: RunsService,
-    queued: Arc<Notify>,
 }
 
 /// Progress counters of an import run.
@@ -52,8 +49,8 @@ impl ImportCounts {
 const PROGRESS_EVERY: usize = 5_000;
 
 impl ImportsService {
-    pub fn new(store: Arc<dyn Store>, runs: RunsService, queued: Arc<Notify>) -> Self {
-        Self { store, runs, queued }
+    pub fn new(store: Arc<dyn Store>, runs: RunsService) -> Self {
+        Self { store, runs }
     }
 
     /// Queues an import (202), or returns the run an identical earlier call created.
@@ -64,13 +61,9 @@ impl ImportsService {
         draft: ImportDraft,
         request_hash: String,
     ) -> Result<Created, ServiceError> {
-        if self.store.get_event(org_id, event_id).await?.is_none() {
-            return Err(event_not_found(event_id));
-        }
         let counts = ImportCounts { total: draft.rows.len(), ..ImportCounts::default() };
         let payload = serde_json::to_string(&draft.rows).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let created = self
-            .runs
+        self.runs
             .create_event_run(
                 org_id,
                 event_id,
@@ -81,11 +74,7 @@ impl ImportsService {
                 request_hash,
                 Some(&payload),
             )
-            .await?;
-        if created.created {
-            self.queued.notify_waiters();
-        }
-        Ok(created)
+            .await
     }
 
     /// Executes a claimed import run under `lease`.

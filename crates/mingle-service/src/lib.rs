@@ -62,14 +62,13 @@ impl Services {
 
     pub fn new(store: Arc<dyn Store>) -> Self {
         let queued = Arc::new(Notify::new());
-        let runs = runs::RunsService::new(store.clone());
+        let runs = runs::RunsService::new(store.clone(), queued.clone());
         let encoder = encoding::EncoderSlot::default();
-        let enrichment =
-            enrichment::EnrichmentService::new(store.clone(), runs.clone(), queued.clone(), encoder.clone());
+        let enrichment = enrichment::EnrichmentService::new(store.clone(), runs.clone(), encoder.clone());
         Self {
-            matching: matching::MatchingService::new(store.clone(), runs.clone(), queued.clone(), enrichment.clone()),
+            matching: matching::MatchingService::new(store.clone(), runs.clone(), enrichment.clone()),
             enrichment,
-            imports: imports::ImportsService::new(store.clone(), runs.clone(), queued.clone()),
+            imports: imports::ImportsService::new(store.clone(), runs.clone()),
             attendees: attendees::AttendeesService::new(store.clone()),
             reviews: reviews::ReviewsService::new(store.clone()),
             queued,

@@ -21,7 +21,6 @@ use mingle_core::{IdempotencyKey, RunKind, RunStatus, Timestamp};
 use mingle_store::models::{Features, Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, StoredMatch};
 use mingle_store::Store;
 use serde_json::{json, Map, Value};
-use tokio::sync::Notify;
 
 use crate::attendees::attendee_not_found;
 use crate::enrichment::{text_hash, EnrichmentService};
@@ -36,7 +35,6 @@ use crate::{Page, ServiceError};
 pub struct MatchingService {
     store: Arc<dyn Store>,
     runs: RunsService,
-    queued: Arc<Notify>,
     enrichment: EnrichmentService,
 }
 
@@ -127,8 +125,8 @@ fn goal_matches(p: &MatchProfile, goal: &str) -> bool {
 }
 
 impl MatchingService {
-    pub fn new(store: Arc<dyn Store>, runs: RunsService, queued: Arc<Notify>, enrichment: EnrichmentService) -> Self {
-        Self { store, runs, queued, enrichment }
+    pub fn new(store: Arc<dyn Store>, runs: RunsService, enrichment: EnrichmentService) -> Self {
+        Self { store, runs, enrichment }
     }
 
     pub async fn start(
@@ -140,12 +138,8 @@ impl MatchingService {
         top_n: u32,
         request_hash: String,
     ) -> Result<Created, ServiceError> {
-        if self.store.get_event(org_id, event_id).await?.is_none() {
-            return Err(event_not_found(event_id));
-        }
         let payload = json!({"top_n": top_n}).to_string();
-        let created = self
-            .runs
+        self.runs
             .create_event_run(
                 org_id,
                 event_id,
@@ -156,11 +150,7 @@ impl MatchingService {
                 request_hash,
                 Some(&payload),
             )
-            .await?;
-        if created.created {
-            self.queued.notify_waiters();
-        }
-        Ok(created)
+            .await
     }
 
     pub async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
@@ -416,22 +406,23 @@ impl MatchingService {
             .into_iter()
             .map(|p| (p.attendee_id.clone(), p))
             .collect();
-        let empty = MatchProfile {
-            attendee_id: String::new(),
-            goal: None,
-            goal_category: None,
-            needs: Vec::new(),
-            offers: Vec::new(),
-            sessions: Vec::new(),
+        // Every stored pair's two profiles are written with it: a gap is a fault of ours.
+        let profile = |id: &str| {
+            profiles.get(id).ok_or_else(|| ServiceError::Internal(format!("run {run_id} has no profile of '{id}'")))
         };
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|(m, from_a)| {
                 let (principal, target, score) =
                     if from_a { (m.a_id, m.b_id, m.score) } else { (m.b_id, m.a_id, m.score.mirror()) };
-                let p = profiles.get(&principal).unwrap_or(&empty);
-                let t = profiles.get(&target).unwrap_or(&empty);
-                let quote = |list: &[String], i: u16| list.get(i as usize).cloned().unwrap_or_default();
+                let (p, t) = (profile(&principal)?, profile(&target)?);
+                let quote = |list: &[String], i: u16| {
+                    list.get(i as usize).cloned().ok_or_else(|| {
+                        ServiceError::Internal(format!(
+                            "run {run_id}: a reason quotes item {i} of {} items",
+                            list.len()
+                        ))
+                    })
+                };
                 let reasons = score
                     .reasons
                     .iter()
@@ -440,17 +431,17 @@ impl MatchingService {
                             Direction::NeedsToOffers => (p, t),
                             Direction::OffersToNeeds => (t, p),
                         };
-                        ReasonView {
+                        Ok(ReasonView {
                             direction: r.direction,
-                            need: quote(&needer.needs, r.need),
-                            offer: quote(&offerer.offers, r.offer),
+                            need: quote(&needer.needs, r.need)?,
+                            offer: quote(&offerer.offers, r.offer)?,
                             score: r.score,
-                        }
+                        })
                     })
-                    .collect();
-                MatchView { match_id: m.match_id, principal, target, score, reasons }
+                    .collect::<Result<Vec<_>, ServiceError>>()?;
+                Ok(MatchView { match_id: m.match_id, principal, target, score, reasons })
             })
-            .collect())
+            .collect()
     }
 
     /// An attendee's matches, best first (by the attendee's rank of them).

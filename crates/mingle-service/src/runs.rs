@@ -22,6 +22,8 @@ use crate::{Page, ServiceError};
 #[derive(Clone)]
 pub struct RunsService {
     store: Arc<dyn Store>,
+    /// Wakes the embedded worker when a run is queued.
+    queued: Arc<tokio::sync::Notify>,
 }
 
 /// A run-creating call's outcome: the run, and whether this call created it.
@@ -32,8 +34,8 @@ pub struct Created {
 }
 
 impl RunsService {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, queued: Arc<tokio::sync::Notify>) -> Self {
+        Self { store, queued }
     }
 
     /// Records a run outside event scope (`POST /runs`); the platform does not execute
@@ -67,7 +69,8 @@ impl RunsService {
         self.insert(run, None).await
     }
 
-    /// Queues a run of an event for the worker. `payload` is what it will work on.
+    /// Queues a run of an event for the worker and wakes it (`EVENT_NOT_FOUND` when the
+    /// org has no such event). `payload` is what the run will work on.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_event_run(
         &self,
@@ -80,6 +83,9 @@ impl RunsService {
         request_hash: String,
         payload: Option<&str>,
     ) -> Result<Created, ServiceError> {
+        if self.store.get_event(org_id, event_id).await?.is_none() {
+            return Err(crate::events::event_not_found(event_id));
+        }
         let now = Timestamp::now();
         let run = Run {
             org_id: org_id.to_owned(),
@@ -100,7 +106,11 @@ impl RunsService {
             terminal_at: None,
             attempts: 0,
         };
-        self.insert(run, payload).await
+        let created = self.insert(run, payload).await?;
+        if created.created {
+            self.queued.notify_waiters();
+        }
+        Ok(created)
     }
 
     async fn insert(&self, run: Run, payload: Option<&str>) -> Result<Created, ServiceError> {
