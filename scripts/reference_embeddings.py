@@ -74,6 +74,39 @@ def embed(weights, config, ids):
     return pooled / np.linalg.norm(pooled)
 
 
+def embed_cached(texts, cache_path):
+    """Unit embeddings of `texts` (an array, one row each), cached on disk by SHA-256 of
+    the text: what the head trainers embed their labelled sets with.
+
+    Each text is embedded with the word-embedding table cut down to its own tokens: the
+    same numbers as `embed` with the whole table, without converting all 30,522 rows to
+    float64 for every text."""
+    import hashlib
+
+    key = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
+    cache = dict(np.load(cache_path)) if os.path.exists(cache_path) else {}
+    missing = [t for t in dict.fromkeys(texts) if key(t) not in cache]
+    if missing:
+        d = model_dir()
+        weights = load_file(os.path.join(d, "model.safetensors"))
+        config = json.load(open(os.path.join(d, "config.json")))
+        tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        tok.no_padding()
+        wk = "embeddings.word_embeddings.weight"
+        wk = wk if wk in weights else "bert." + wk
+        w64 = {k: v.astype(np.float64) for k, v in weights.items() if k != wk}
+        for i, t in enumerate(missing):
+            ids, inv = np.unique(tok.encode(t).ids, return_inverse=True)
+            w = dict(w64)
+            w[wk] = weights[wk][ids]
+            cache[key(t)] = embed(w, config, [int(j) for j in inv])
+            if (i + 1) % 500 == 0:
+                print(f"  embedded {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
+                np.savez(cache_path, **cache)
+        np.savez(cache_path, **cache)
+    return np.stack([cache[key(t)] for t in texts])
+
+
 def main():
     d = model_dir()
     weights = load_file(os.path.join(d, "model.safetensors"))

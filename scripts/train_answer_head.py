@@ -72,7 +72,6 @@ the short forms had CV mixed 0.943 but held-out 0.782.
 """
 import argparse
 import glob
-import hashlib
 import json
 import os
 import re
@@ -248,32 +247,8 @@ def cue_features(text, cues=CUES):
 
 
 def embed_all(texts):
-    """Unit embeddings from the numpy reference encoder, cached on disk by text hash.
-
-    Calls `reference_embeddings.embed` with the word-embedding table cut down to the text's
-    tokens (the same numbers, without converting the whole table for every text)."""
-    key = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
-    cache = dict(np.load(CACHE)) if os.path.exists(CACHE) else {}
-    missing = [t for t in dict.fromkeys(texts) if key(t) not in cache]
-    if missing:
-        d = ref.model_dir()
-        weights = ref.load_file(os.path.join(d, "model.safetensors"))
-        config = json.load(open(os.path.join(d, "config.json")))
-        tok = ref.Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
-        tok.no_padding()
-        wk = "embeddings.word_embeddings.weight"
-        wk = wk if wk in weights else "bert." + wk
-        w64 = {k: v.astype(np.float64) for k, v in weights.items() if k != wk}
-        for i, t in enumerate(missing):
-            ids, inv = np.unique(tok.encode(t).ids, return_inverse=True)
-            w = dict(w64)
-            w[wk] = weights[wk][ids]
-            cache[key(t)] = ref.embed(w, config, [int(j) for j in inv])
-            if (i + 1) % 500 == 0:
-                print(f"  embedded {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
-                np.savez(CACHE, **cache)
-        np.savez(CACHE, **cache)
-    return np.stack([cache[key(t)] for t in texts])
+    """Unit embeddings from the numpy reference encoder, cached on disk (CACHE)."""
+    return ref.embed_cached(texts, CACHE)
 
 
 def load_records():

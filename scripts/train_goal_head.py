@@ -34,7 +34,6 @@ Needs numpy, tokenizers, safetensors (pip) and the model (scripts/fetch-model).
     python3 scripts/train_goal_head.py --ablate      # also CV of embedding-only / cues-only
 """
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -236,22 +235,8 @@ def load(path):
 
 
 def embed_all(texts):
-    """Unit embeddings from the numpy reference encoder, cached on disk by text hash."""
-    key = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
-    cache = dict(np.load(CACHE)) if os.path.exists(CACHE) else {}
-    missing = [t for t in dict.fromkeys(texts) if key(t) not in cache]
-    if missing:
-        d = ref.model_dir()
-        weights = ref.load_file(os.path.join(d, "model.safetensors"))
-        config = json.load(open(os.path.join(d, "config.json")))
-        tok = ref.Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
-        tok.no_padding()
-        for i, t in enumerate(missing):
-            cache[key(t)] = ref.embed(weights, config, tok.encode(t).ids)
-            if (i + 1) % 100 == 0:
-                print(f"  embedded {i + 1}/{len(missing)}", file=sys.stderr)
-        np.savez(CACHE, **cache)
-    return np.stack([cache[key(t)] for t in texts])
+    """Unit embeddings from the numpy reference encoder, cached on disk (CACHE)."""
+    return ref.embed_cached(texts, CACHE)
 
 
 def train(X, y, lam, tol=1e-6, max_iter=2000):

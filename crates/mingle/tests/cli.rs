@@ -202,6 +202,24 @@ fn poll_run(
     }
 }
 
+/// Every item of a partner list, following `next_cursor` 100 at a time.
+fn list_all(client: &reqwest::blocking::Client, base: &str, token: &str, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v0/partner{path}?limit=100");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client.get(url).bearer_auth(token).send().unwrap().json().unwrap();
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return items,
+        }
+    }
+}
+
 #[test]
 fn a_killed_server_loses_no_import_and_duplicates_no_row() {
     const ROWS: usize = 20_000;
@@ -261,20 +279,8 @@ fn a_killed_server_loses_no_import_and_duplicates_no_row() {
     assert_eq!(done["progress"]["created"], ROWS);
     // Every row exactly once.
     let mut seen = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("{base}/api/v0/partner/events/big/attendees?limit=100");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = client.get(url).bearer_auth(&token).send().unwrap().json().unwrap();
-        for item in page["items"].as_array().unwrap() {
-            assert!(seen.insert(item["attendee_id"].as_str().unwrap().to_owned()), "row listed twice: {item}");
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
+    for item in list_all(&client, &base, &token, "/events/big/attendees") {
+        assert!(seen.insert(item["attendee_id"].as_str().unwrap().to_owned()), "row listed twice: {item}");
     }
     assert_eq!(seen.len(), ROWS);
     let history: Value = client
@@ -345,23 +351,10 @@ fn a_server_killed_mid_match_run_ends_the_run_with_its_rows_exactly_once() {
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["progress"]["attendees"], ATTENDEES);
     let mut pairs = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = api(&base, "/events/ev/matches?limit=100");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = client.get(url).bearer_auth(&token).send().unwrap().json().unwrap();
-        for item in page["items"].as_array().unwrap() {
-            let (p, t) =
-                (item["principal_attendee_id"].as_str().unwrap(), item["target_attendee_id"].as_str().unwrap());
-            assert_eq!(item["run_id"], run_id.as_str());
-            assert!(pairs.insert((p.min(t).to_owned(), p.max(t).to_owned())), "pair listed twice: {item}");
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
+    for item in list_all(&client, &base, &token, "/events/ev/matches") {
+        let (p, t) = (item["principal_attendee_id"].as_str().unwrap(), item["target_attendee_id"].as_str().unwrap());
+        assert_eq!(item["run_id"], run_id.as_str());
+        assert!(pairs.insert((p.min(t).to_owned(), p.max(t).to_owned())), "pair listed twice: {item}");
     }
     assert_eq!(pairs.len() as u64, done["progress"]["matches_written"].as_u64().unwrap());
     assert!(pairs.len() >= ATTENDEES * 5 / 2, "every attendee has five targets: {}", pairs.len());
