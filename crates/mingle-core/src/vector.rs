@@ -99,6 +99,26 @@ impl Matrix {
         &mut self.data[i * self.cols..(i + 1) * self.cols]
     }
 
+    /// Fills every row with `f(row index, row)`, the rows split into contiguous runs
+    /// over `threads` threads.
+    pub fn fill_rows(&mut self, threads: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+        if self.rows == 0 || self.cols == 0 {
+            return;
+        }
+        let per = self.rows.div_ceil(threads.max(1));
+        let cols = self.cols;
+        std::thread::scope(|scope| {
+            for (t, run) in self.data.chunks_mut(per * cols).enumerate() {
+                let f = &f;
+                scope.spawn(move || {
+                    for (k, row) in run.chunks_mut(cols).enumerate() {
+                        f(t * per + k, row);
+                    }
+                });
+            }
+        });
+    }
+
     /// `out = self[rows] · other[cols]ᵀ` for a block of rows of each: `out` is
     /// `a_rows.len() × b_rows.len()`, row-major. One thread; callers split blocks
     /// across threads.

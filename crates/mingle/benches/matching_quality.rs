@@ -456,6 +456,33 @@ fn search_recall(templates: &[Value], fillers: &[Value], size: usize) {
         searched.pairs_scored,
         slow.as_secs_f64()
     );
+    // Where the exact top-10 stand in the search's own order: how many candidates per
+    // principal a given recall of the candidate sets would need.
+    let prepared = Prepared::new(&input, &policy, AnswerHead::bundled(), 2);
+    let (x, y) = prepared.candidate_vectors();
+    let mut ranks: Vec<usize> = Vec::with_capacity(total);
+    for (a, exact_list) in exact.lists.iter().enumerate() {
+        let mut approx: Vec<(f32, usize)> =
+            (0..x.rows).filter(|&b| b != a).map(|b| (dot(x.row(a), y.row(b)), b)).collect();
+        approx.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)));
+        let position: HashMap<usize, usize> = approx.iter().enumerate().map(|(r, &(_, b))| (b, r)).collect();
+        ranks.extend(exact_list.iter().map(|&t| position[&(t as usize)]));
+    }
+    ranks.sort_unstable();
+    let at = |q: f64| ranks[((ranks.len() as f64 * q) as usize).min(ranks.len() - 1)];
+    println!(
+        "  search rank of the exact top-10: median {}, p90 {}, p95 {}, p99 {}, p99.5 {}, max {}",
+        at(0.5),
+        at(0.9),
+        at(0.95),
+        at(0.99),
+        at(0.995),
+        ranks[ranks.len() - 1]
+    );
+    for keep in [160, 300, 500, 1000] {
+        let share = ranks.iter().filter(|&&r| r < keep).count() as f64 / ranks.len() as f64;
+        println!("  {keep} candidates a principal would hold {share:.4} of the exact top-10");
+    }
 }
 
 fn main() {

@@ -19,6 +19,9 @@ use crate::vector::Matrix;
 /// Rows per block: a 256 × 256 block of scores (256 KiB) stays in the core's cache.
 pub const BLOCK: usize = 256;
 
+/// Scores tested against a floor together before any is pushed.
+const LANES: usize = 16;
+
 /// `(score, index)` ordered best first: higher score, then lower index.
 fn better(a: (f32, u32), b: (f32, u32)) -> bool {
     a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
@@ -101,33 +104,51 @@ pub fn top_k_symmetric(x: &Matrix, y: &Matrix, k: usize, threads: usize) -> Vec<
                 scope.spawn(move || {
                     let mut tops = vec![TopK::new(k); n];
                     let mut out = vec![0.0f32; BLOCK * BLOCK];
+                    let mut floors = vec![0.0f32; BLOCK];
                     for &(bi, bj) in block_pairs.iter().skip(t).step_by(threads) {
                         let (ri, rj) = (bi * BLOCK..((bi + 1) * BLOCK).min(n), bj * BLOCK..((bj + 1) * BLOCK).min(n));
                         let (m, w) = (ri.len(), rj.len());
                         let out = &mut out[..m * w];
                         x.product_block(ri.clone(), y, rj.clone(), out);
+                        // Most scores cannot enter a top-k once it has filled: each run of
+                        // LANES scores is tested against the floor in one branch-free pass
+                        // (which the compiler vectorizes) before any is pushed.
                         for (r, i) in ri.clone().enumerate() {
                             let row = &out[r * w..(r + 1) * w];
                             let top = &mut tops[i];
                             let mut floor = top.floor();
-                            for (c, &s) in row.iter().enumerate() {
-                                let j = rj.start + c;
-                                if s >= floor && j != i {
-                                    top.push(s, j as u32);
-                                    floor = top.floor();
+                            for (run, scores) in row.chunks(LANES).enumerate() {
+                                if !scores.iter().fold(false, |any, &s| any | (s >= floor)) {
+                                    continue;
+                                }
+                                for (c, &s) in scores.iter().enumerate() {
+                                    let j = rj.start + run * LANES + c;
+                                    if s >= floor && j != i {
+                                        top.push(s, j as u32);
+                                        floor = top.floor();
+                                    }
                                 }
                             }
                         }
                         if bi != bj {
-                            // The same scores seen from the other block's rows.
-                            for (c, j) in rj.clone().enumerate() {
-                                let top = &mut tops[j];
-                                let mut floor = top.floor();
-                                for r in 0..m {
-                                    let s = out[r * w + c];
-                                    if s >= floor {
-                                        top.push(s, (ri.start + r) as u32);
-                                        floor = top.floor();
+                            // The same scores seen from the other block's rows, read row by
+                            // row against each column's floor.
+                            let floors = &mut floors[..w];
+                            for (f, j) in floors.iter_mut().zip(rj.clone()) {
+                                *f = tops[j].floor();
+                            }
+                            for r in 0..m {
+                                let row = &out[r * w..(r + 1) * w];
+                                for (run, (scores, fl)) in row.chunks(LANES).zip(floors.chunks_mut(LANES)).enumerate() {
+                                    if !scores.iter().zip(fl.iter()).fold(false, |any, (&s, &f)| any | (s >= f)) {
+                                        continue;
+                                    }
+                                    for (c, (&s, f)) in scores.iter().zip(fl.iter_mut()).enumerate() {
+                                        if s >= *f {
+                                            let j = rj.start + run * LANES + c;
+                                            tops[j].push(s, (ri.start + r) as u32);
+                                            *f = tops[j].floor();
+                                        }
                                     }
                                 }
                             }

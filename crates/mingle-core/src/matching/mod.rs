@@ -254,8 +254,7 @@ pub fn match_event(input: &EventInput, policy: &Policy, options: MatchOptions) -
         candidates::top_k_symmetric(&x, &y, keep, threads)
     };
     lap("candidates");
-    let rescored: u64 = candidates.iter().map(|c| c.len() as u64).sum();
-    let lists = prepared.rank(&candidates, options.top_n, threads);
+    let (lists, rescored) = prepared.rank(&candidates, options.top_n, threads);
     lap("rescore");
     let pairs = prepared.pairs(&lists);
     lap("pairs");
@@ -403,7 +402,7 @@ mod tests {
             let (x, y) = p.candidate_vectors();
             let candidates = candidates::top_k_symmetric(&x, &y, 299, 2);
             assert!(candidates.iter().all(|c| c.len() == 299));
-            p.rank(&candidates, 10, 2)
+            p.rank(&candidates, 10, 2).0
         };
         let exact = match_event(&input, &roomy, MatchOptions { exhaustive: true, ..options(10) });
         assert_eq!(searched, exact.lists);
