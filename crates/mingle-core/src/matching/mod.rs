@@ -356,8 +356,26 @@ mod tests {
         assert_eq!(out.lists[1][0], 0);
         let pair = out.pairs.iter().find(|p| (p.a, p.b) == (0, 1)).expect("the planted pair is stored");
         assert_eq!((pair.a_rank, pair.b_rank), (Some(1), Some(1)));
-        let first = pair.score.reasons.first().expect("the planted pairing is quoted");
-        assert!(first.score > 0.5, "{first:?}");
+        // Each side has one need and one offer: the planted pairing, quoted both ways.
+        assert_eq!(pair.score.reasons.len(), 2, "{:?}", pair.score.reasons);
+        assert!(pair.score.reasons.iter().all(|r| (r.need, r.offer) == (0, 0) && r.score >= 0.35));
+    }
+
+    #[test]
+    fn the_topic_gate_takes_down_off_topic_pairings_only() {
+        let input = event(40, 7);
+        let gated = Policy::default();
+        assert!(gated.topic_gate > 0.0 && gated.topic_floor > 0.0);
+        let open = Policy { topic_gate: 0.0, ..Policy::default() };
+        let (with, without) = (
+            score::Prepared::new(&input, &gated, AnswerHead::bundled(), 2),
+            score::Prepared::new(&input, &open, AnswerHead::bundled(), 2),
+        );
+        // The planted pair's need and offer share their embedding (cosine 1): no change.
+        assert_eq!(with.pair_score(0, 1).needs_to_offers, without.pair_score(0, 1).needs_to_offers);
+        // Random unit vectors in 384 dimensions are nearly orthogonal: below the floor.
+        let (a, b) = (with.pair_score(2, 7), without.pair_score(2, 7));
+        assert!(a.needs_to_offers < b.needs_to_offers, "{} vs {}", a.needs_to_offers, b.needs_to_offers);
     }
 
     #[test]

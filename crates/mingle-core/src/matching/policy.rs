@@ -12,7 +12,7 @@ use crate::canonical::fingerprint;
 use crate::goals::CATEGORIES;
 
 /// Bumped whenever scoring changes in a way the weights do not show.
-pub const ALGORITHM: &str = "match-v1";
+pub const ALGORITHM: &str = "match-v2";
 
 /// The weights of a match run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +35,12 @@ pub struct Policy {
     /// How much of each offer's mean logit against the event's needs is taken off its
     /// logits (0: none; 1: CSLS-like), so that hub offers stop outranking specific ones.
     pub hub: f32,
+    /// Topic gate: an item pairing whose embeddings' cosine is below `topic_floor` loses
+    /// `topic_gate` logits per unit of the shortfall. The answer head's "which kind
+    /// answers which" term can fire across topics (a need for "a buyer for my shares"
+    /// and an offer "I sell toy lines"); an answer is about the need's subject too.
+    pub topic_gate: f32,
+    pub topic_floor: f32,
     /// Within value alignment: shared interests, shared goal, fit with the objectives.
     pub value_parts: [f32; 3],
     /// An item pairing quoted as a reason needs at least this answer probability.
@@ -55,6 +61,8 @@ impl Default for Policy {
             general: 0.15,
             relative: 0.5,
             hub: 0.5,
+            topic_gate: 8.0,
+            topic_floor: 0.2,
             value_parts: [0.5, 0.2, 0.3],
             reason_floor: 0.35,
             extra_candidates: 150,

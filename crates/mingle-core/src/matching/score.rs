@@ -17,7 +17,7 @@
 //! harmonic mean of the two directed scores: high only when both sides gain.
 
 use crate::goals::CATEGORIES;
-use crate::vector::{dot, normalize, Matrix};
+use crate::vector::{dot, normalize, weighted_dot, Matrix};
 
 use super::answer::{sigmoid, AnswerHead};
 use super::policy::{category_compatibility, Policy};
@@ -65,6 +65,8 @@ pub struct Prepared<'a> {
     /// Answer vectors of every need and offer, profile by profile.
     needs: Matrix,
     offers: Matrix,
+    /// `1 / wᵢ` of the answer head (the topic gate reads a need's embedding back).
+    inverse_diag: Vec<f32>,
     /// Profile `i`'s needs are rows `need_at[i]..need_at[i + 1]` of `needs`.
     need_at: Vec<usize>,
     offer_at: Vec<usize>,
@@ -140,6 +142,7 @@ impl<'a> Prepared<'a> {
             policy,
             head,
             needs,
+            inverse_diag: head.inverse_diag(),
             offers,
             need_at,
             offer_at,
@@ -202,6 +205,35 @@ impl<'a> Prepared<'a> {
         self.stats = stats;
     }
 
+    /// The offer among `offers` (rows of `self.offers`) that answers need row `need`
+    /// best, as its index within `offers`, and its logit less the topic gate; ties go to
+    /// the first.
+    #[inline]
+    fn best_offer(&self, need: usize, offers: std::ops::Range<usize>) -> (usize, f32) {
+        let nv = self.needs.row(need);
+        let (mut top, mut top_j) = (f32::NEG_INFINITY, 0);
+        for (oj, offer) in offers.enumerate() {
+            let ov = self.offers.row(offer);
+            let mut z = dot(nv, ov);
+            // The gate only lowers a logit, so one already below the best cannot win.
+            if z <= top {
+                continue;
+            }
+            if self.policy.topic_gate != 0.0 {
+                // A need's answer vector starts with `w⊙n` and an offer's with its unit
+                // embedding `o`, so the cosine `n·o` is `Σ (w⊙n)ᵢ oᵢ / wᵢ`, over rows
+                // already in the cache.
+                let k = self.inverse_diag.len();
+                let cosine = weighted_dot(&nv[..k], &ov[..k], &self.inverse_diag);
+                z -= self.policy.topic_gate * (self.policy.topic_floor - cosine).max(0.0);
+            }
+            if z > top {
+                (top, top_j) = (z, oj);
+            }
+        }
+        (top_j, top)
+    }
+
     /// `N(A→B)`: A's needs answered by B's offers.
     fn answering(&self, a: usize, b: usize) -> Answering {
         let (na, oa) = (self.need_at[a]..self.need_at[a + 1], self.offer_at[b]..self.offer_at[b + 1]);
@@ -211,14 +243,7 @@ impl<'a> Prepared<'a> {
         let (mut sum, mut best): (f32, Option<Best>) = (0.0, None);
         let (mut logit_sum, mut logit_max) = (0.0f32, f32::NEG_INFINITY);
         for (ni, need) in na.clone().enumerate() {
-            let nv = self.needs.row(need);
-            let (mut top, mut top_j) = (f32::NEG_INFINITY, 0);
-            for (oj, offer) in oa.clone().enumerate() {
-                let z = dot(nv, self.offers.row(offer));
-                if z > top {
-                    (top, top_j) = (z, oj);
-                }
-            }
+            let (top_j, top) = self.best_offer(need, oa.clone());
             let p = sigmoid(top);
             sum += p;
             logit_sum += top;
@@ -240,12 +265,7 @@ impl<'a> Prepared<'a> {
         }
         na.enumerate()
             .map(|(ni, need)| {
-                let nv = self.needs.row(need);
-                let (oj, z) = oa
-                    .clone()
-                    .enumerate()
-                    .map(|(oj, offer)| (oj, dot(nv, self.offers.row(offer))))
-                    .fold((0, f32::NEG_INFINITY), |best, x| if x.1 > best.1 { x } else { best });
+                let (oj, z) = self.best_offer(need, oa.clone());
                 Best { need: ni as u16, offer: oj as u16, p: sigmoid(z) }
             })
             .collect()
