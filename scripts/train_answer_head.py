@@ -67,7 +67,9 @@ on the written answers and 0.943 / 0.947 / 0.934 on the short forms (without cue
 Length alone now separates answers from hard negatives with AUC 0.639 (v1's data: 0.966).
 Held-out need_offer_pairs.jsonl ROC AUC 0.879 (raw cosine 0.127). History of the held-out
 set: v1 without short forms 0.782, v1 0.828, v2 0.879 (scored by the Rust semantic bench;
-each head scored once; the grid then widened to smaller lam_emb, CV chose the same head).
+each head scored once). The grid was then shifted to smaller lam_emb (r=64 and the two
+larger pairs dropped; the first selection had r in {16, 32, 64} x [(3e-4, 3e-3), (1e-3,
+3e-3), (3e-4, 1e-2)]), and CV chose the same head again.
 The six files answers_train_{capital,creative,digital,health,industry,people}.jsonl (1,439
 needs) were added for v2, written without seeing any benchmark or held-out text; 14 of
 their texts within word-Jaccard 0.6 of a benchmark or held-out text were dropped.

@@ -106,7 +106,7 @@ pub fn show_current_enrichment(listing: &mut AttendeeListing) {
     }
 }
 
-pub(crate) fn text_hash(text: &str) -> String {
+fn text_hash(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
 }
 
@@ -151,7 +151,8 @@ impl EnrichmentService {
         })
     }
 
-    /// Embeddings of `texts` by text hash: from the cache, the rest encoded and cached.
+    /// Embeddings of `texts`, by text: from the cache (keyed by each text's hash), the
+    /// rest encoded and cached.
     pub(crate) async fn embed(
         &self,
         org_id: &str,
@@ -162,23 +163,28 @@ impl EnrichmentService {
         let mut by_hash: HashMap<String, String> = texts.into_iter().map(|t| (text_hash(&t), t)).collect();
         let hashes: Vec<String> = by_hash.keys().cloned().collect();
         tracing::debug!(ms = started.elapsed().as_millis() as u64, texts = hashes.len(), "texts hashed");
-        let mut vectors: HashMap<String, Vec<f32>> =
-            self.store.cached_embeddings(org_id, encoder.model_id(), &hashes).await?.into_iter().collect();
+        let cached = self.store.cached_embeddings(org_id, encoder.model_id(), &hashes).await?;
+        let mut vectors: HashMap<String, Vec<f32>> = HashMap::with_capacity(by_hash.len());
+        for (hash, vector) in cached {
+            if let Some(text) = by_hash.remove(&hash) {
+                vectors.insert(text, vector);
+            }
+        }
         tracing::debug!(ms = started.elapsed().as_millis() as u64, found = vectors.len(), "cached embeddings read");
-        by_hash.retain(|h, _| !vectors.contains_key(h));
         if !by_hash.is_empty() {
             let (hashes, texts): (Vec<String>, Vec<String>) = by_hash.into_iter().unzip();
             let model = encoder.clone();
-            let encoded = tokio::task::spawn_blocking(move || {
+            let (texts, encoded) = tokio::task::spawn_blocking(move || {
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                model.encode(&refs)
+                let encoded = model.encode(&refs);
+                encoded.map(|e| (texts, e))
             })
             .await
             .map_err(|e| RunFailure::internal(e.to_string()))?
             .map_err(|e| RunFailure::internal(e.to_string()))?;
             let entries: Vec<(String, Vec<f32>)> = hashes.into_iter().zip(encoded).collect();
             self.store.save_embeddings(org_id, encoder.model_id(), &entries).await?;
-            vectors.extend(entries);
+            vectors.extend(texts.into_iter().zip(entries.into_iter().map(|(_, v)| v)));
         }
         Ok(vectors)
     }
@@ -221,7 +227,7 @@ impl EnrichmentService {
         Ok(todo
             .into_iter()
             .map(|n| {
-                let category = n.goal.as_deref().map(|g| goals.classify(g, &vectors[&text_hash(g)]));
+                let category = n.goal.as_deref().map(|g| goals.classify(g, &vectors[g]));
                 Features {
                     attendee_id: n.attendee_id,
                     input_hash: n.hash,

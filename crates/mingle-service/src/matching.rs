@@ -23,7 +23,7 @@ use mingle_store::Store;
 use serde_json::{json, Map, Value};
 
 use crate::attendees::attendee_not_found;
-use crate::enrichment::{text_hash, EnrichmentService};
+use crate::enrichment::EnrichmentService;
 use crate::events::event_not_found;
 use crate::pagination::PageRequest;
 use crate::runs::{Created, RunsService};
@@ -220,7 +220,7 @@ impl MatchingService {
             if let Some(r) = rows.get(&text) {
                 return *r;
             }
-            let r = match vectors.get(&text_hash(&text)).filter(|v| v.len() == dimension) {
+            let r = match vectors.get(&text).filter(|v| v.len() == dimension) {
                 Some(v) => table.push(text.clone(), v),
                 None => {
                     // Reported below as the run's failure; a zero vector keeps the rows aligned.

@@ -280,6 +280,8 @@ mod tests {
             "Weekend bootcamp: React Native from zero to the App Store",
             "we build and run data pipelines, available from March, ex-Google",
             "looking for a job as a nurse in Lisbon (part-time)",
+            // Phrases that belong to more than one group.
+            "I've a studio with lab equipment for wholesale",
             "",
         ] {
             let padded = normalize(text);

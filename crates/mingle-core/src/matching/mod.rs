@@ -356,9 +356,13 @@ mod tests {
         assert_eq!(out.lists[1][0], 0);
         let pair = out.pairs.iter().find(|p| (p.a, p.b) == (0, 1)).expect("the planted pair is stored");
         assert_eq!((pair.a_rank, pair.b_rank), (Some(1), Some(1)));
-        // Each side has one need and one offer: the planted pairing, quoted both ways.
+        // Each side has one need and one offer: the planted pairing, quoted both ways, the
+        // first quote being the pair's best pairing. (Random vectors are not text: the
+        // head's probabilities on them say nothing, so no level is asserted.)
         assert_eq!(pair.score.reasons.len(), 2, "{:?}", pair.score.reasons);
-        assert!(pair.score.reasons.iter().all(|r| (r.need, r.offer) == (0, 0) && r.score >= 0.35));
+        assert!(pair.score.reasons.iter().all(|r| (r.need, r.offer) == (0, 0)));
+        assert_eq!(pair.score.reasons[0].score, pair.score.best.score);
+        assert_eq!(pair.score.reasons[0].direction, pair.score.best.direction);
     }
 
     #[test]
@@ -424,6 +428,34 @@ mod tests {
         };
         let exact = match_event(&input, &roomy, MatchOptions { exhaustive: true, ..options(10) });
         assert_eq!(searched, exact.lists);
+    }
+
+    #[test]
+    fn a_list_draws_on_its_own_candidates_and_those_that_hold_it() {
+        let input = event(60, 8);
+        let policy = Policy::default();
+        let p = score::Prepared::new(&input, &policy, AnswerHead::bundled(), 2);
+        // Five arbitrary candidates each: lists are far from symmetric.
+        let candidates: Vec<Vec<u32>> =
+            (0..60u32).map(|a| (1..=5).map(|k| (a * 7 + k * 11) % 60).filter(|&b| b != a).collect()).collect();
+        let (lists, scored) = p.rank(&candidates, 3, 2);
+        let mut pairs = std::collections::BTreeSet::new();
+        for (a, list) in candidates.iter().enumerate() {
+            for &b in list {
+                pairs.insert((a.min(b as usize), a.max(b as usize)));
+            }
+        }
+        assert_eq!(scored, 2 * pairs.len() as u64);
+        for a in 0..60usize {
+            let mut pool: Vec<(f64, usize)> = pairs
+                .iter()
+                .filter_map(|&(x, y)| (x == a).then_some(y).or((y == a).then_some(x)))
+                .map(|b| (p.pair_score(a, b).final_score, b))
+                .collect();
+            pool.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            let expected: Vec<u32> = pool.into_iter().take(3).map(|(_, b)| b as u32).collect();
+            assert_eq!(lists[a], expected, "principal {a}");
+        }
     }
 
     #[test]

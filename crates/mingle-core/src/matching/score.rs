@@ -216,7 +216,7 @@ impl<'a> Prepared<'a> {
             let ov = self.offers.row(offer);
             let mut z = dot(nv, ov);
             // The gate only lowers a logit, so one already below the best cannot win.
-            if z <= top {
+            if z <= top && self.policy.topic_gate >= 0.0 {
                 continue;
             }
             if self.policy.topic_gate != 0.0 {

@@ -38,8 +38,9 @@ impl SqliteStore {
             .create_if_missing(true)
             // 8 KiB pages hold a 1.5 KiB embedding in its table's own page; with the
             // default 4 KiB every cached vector spilled to an overflow page, doubling the
-            // file and tripling a match run's read (250,000 vectors: 2.6 s -> 0.8 s in
-            // SQLite alone). Applies when the file is created; see docs/operations.md.
+            // file and doubling a match run's read (250,000 vectors: 7.5 s -> 3.8 s; in
+            // SQLite alone 2.6 s -> 0.8 s). Applies when the file is created; see
+            // docs/operations.md.
             .page_size(8192)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)

@@ -35,6 +35,8 @@ pub struct TestApp {
     pub a: TestOrg,
     pub b: TestOrg,
     model_dir: std::path::PathBuf,
+    /// The test's SQLite file, for checks of the file itself.
+    pub database_url: String,
     _stop: tokio::sync::watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
@@ -118,7 +120,7 @@ impl TestApp {
         if !args.no_worker {
             tokio::spawn(services.worker(settings).run(stopped));
         }
-        Self { router, services, a, b, model_dir: args.model_dir(), _stop: stop, _dir: dir }
+        Self { router, services, a, b, model_dir: args.model_dir(), database_url: url, _stop: stop, _dir: dir }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Resp {

@@ -130,3 +130,14 @@ async fn docs_render_from_assets_the_binary_serves() {
     let init = app.request(Method::GET, "/docs/swagger-initializer.js", None, None).await;
     assert!(init.body.as_str().unwrap().contains("/api/v0/partner/openapi.json"));
 }
+
+#[tokio::test]
+async fn new_database_files_use_8_kib_pages() {
+    // A cached embedding (1.5 KiB) must fit in its table's page: with 4 KiB pages each
+    // spills to an overflow page and a match run reads its vectors twice as slowly.
+    use sqlx::Connection;
+    let app = TestApp::new().await;
+    let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await.expect("open the test database");
+    let (size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(&mut conn).await.expect("page size");
+    assert_eq!(size, 8192);
+}
