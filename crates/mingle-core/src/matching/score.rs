@@ -234,41 +234,42 @@ impl<'a> Prepared<'a> {
         (top_j, top)
     }
 
-    /// `N(A→B)`: A's needs answered by B's offers.
-    fn answering(&self, a: usize, b: usize) -> Answering {
-        let (na, oa) = (self.need_at[a]..self.need_at[a + 1], self.offer_at[b]..self.offer_at[b + 1]);
-        if na.is_empty() || oa.is_empty() {
-            return Answering::default();
-        }
-        let (mut sum, mut best): (f32, Option<Best>) = (0.0, None);
+    /// Each need of A (by its index among A's needs) with the offer of B that answers it
+    /// best and that pairing's logit; none when B offers nothing.
+    fn best_per_need(&self, a: usize, b: usize) -> impl Iterator<Item = (usize, usize, f32)> + '_ {
+        let oa = self.offer_at[b]..self.offer_at[b + 1];
+        let needs = if oa.is_empty() { 0..0 } else { self.need_at[a]..self.need_at[a + 1] };
+        needs.enumerate().map(move |(ni, need)| {
+            let (oj, z) = self.best_offer(need, oa.clone());
+            (ni, oj, z)
+        })
+    }
+
+    /// `N(A→B)` and its logit aggregate from each need's best pairing, in need order.
+    fn aggregate(per_need: impl Iterator<Item = (usize, usize, f32)>) -> Answering {
+        let (mut sum, mut best, mut count): (f32, Option<Best>, usize) = (0.0, None, 0);
         let (mut logit_sum, mut logit_max) = (0.0f32, f32::NEG_INFINITY);
-        for (ni, need) in na.clone().enumerate() {
-            let (top_j, top) = self.best_offer(need, oa.clone());
+        for (ni, oj, top) in per_need {
             let p = sigmoid(top);
             sum += p;
             logit_sum += top;
             logit_max = logit_max.max(top);
+            count += 1;
             if best.is_none_or(|b| p > b.p) {
-                best = Some(Best { need: ni as u16, offer: top_j as u16, p });
+                best = Some(Best { need: ni as u16, offer: oj as u16, p });
             }
         }
+        if count == 0 {
+            return Answering::default();
+        }
         let max = best.map_or(0.0, |b| b.p);
-        let count = na.len() as f32;
+        let count = count as f32;
         Answering { value: 0.5 * max + 0.5 * sum / count, logit: Some(0.5 * logit_max + 0.5 * logit_sum / count), best }
     }
 
-    /// Every need of A with the offer of B that answers it best (for reasons).
-    fn answers_per_need(&self, a: usize, b: usize) -> Vec<Best> {
-        let (na, oa) = (self.need_at[a]..self.need_at[a + 1], self.offer_at[b]..self.offer_at[b + 1]);
-        if oa.is_empty() {
-            return Vec::new();
-        }
-        na.enumerate()
-            .map(|(ni, need)| {
-                let (oj, z) = self.best_offer(need, oa.clone());
-                Best { need: ni as u16, offer: oj as u16, p: sigmoid(z) }
-            })
-            .collect()
+    /// `N(A→B)`: A's needs answered by B's offers.
+    fn answering(&self, a: usize, b: usize) -> Answering {
+        Self::aggregate(self.best_per_need(a, b))
     }
 
     fn category(&self, a: usize, b: usize) -> f32 {
@@ -328,8 +329,12 @@ impl<'a> Prepared<'a> {
 
     /// The weighted parts of `S` that are the same both ways: category, value, general.
     fn symmetric(&self, a: usize, b: usize) -> f32 {
+        self.weigh(self.category(a, b), self.value(a, b), self.general(a, b))
+    }
+
+    fn weigh(&self, category: f32, value: f32, general: f32) -> f32 {
         let p = self.policy;
-        p.category * self.category(a, b) + p.value * self.value(a, b) + p.general * self.general(a, b)
+        p.category * category + p.value * value + p.general * general
     }
 
     /// `S(A→B)` given A's needs' answering by B and the pair's symmetric part.
@@ -363,12 +368,16 @@ impl<'a> Prepared<'a> {
 
     /// Every score of (A, B), seen from A.
     pub fn pair_score(&self, a: usize, b: usize) -> PairScore {
-        let (ab, ba) = (self.answering(a, b), self.answering(b, a));
-        let sym = self.symmetric(a, b);
+        // Each part once: the answering both ways (which the reasons quote too) and the
+        // symmetric parts.
+        let (ab_needs, ba_needs): (Vec<_>, Vec<_>) =
+            (self.best_per_need(a, b).collect(), self.best_per_need(b, a).collect());
+        let (ab, ba) = (Self::aggregate(ab_needs.iter().copied()), Self::aggregate(ba_needs.iter().copied()));
+        let (category, value, general) = (self.category(a, b), self.value(a, b), self.general(a, b));
+        let sym = self.weigh(category, value, general);
         let (raw_ab, raw_ba) = (self.raw(&ab, sym, &self.stats[a]), self.raw(&ba, sym, &self.stats[b]));
         let (sab, sba) = (self.directed(a, raw_ab), self.directed(b, raw_ba));
         let final_score = Self::harmonic(sab, sba);
-        let category = self.category(a, b);
         let complementarity = 0.8 * (ab.value * ba.value).sqrt() + 0.2 * category;
 
         // Ties between the two directions go to the pairing whose needing side has the
@@ -395,13 +404,18 @@ impl<'a> Prepared<'a> {
         );
         let none = GoalMatch { score: 0.0, direction: Direction::NeedsToOffers };
 
-        let mut reasons: Vec<Reason> = self
-            .answers_per_need(a, b)
-            .into_iter()
-            .map(|b| (b, Direction::NeedsToOffers))
-            .chain(self.answers_per_need(b, a).into_iter().map(|b| (b, Direction::OffersToNeeds)))
-            .filter(|(b, _)| b.p >= self.policy.reason_floor)
-            .map(|(b, direction)| Reason { direction, need: b.need, offer: b.offer, score: round6(b.p) })
+        let mut reasons: Vec<Reason> = ab_needs
+            .iter()
+            .map(|x| (x, Direction::NeedsToOffers))
+            .chain(ba_needs.iter().map(|x| (x, Direction::OffersToNeeds)))
+            .map(|(&(need, offer, z), direction)| (need, offer, sigmoid(z), direction))
+            .filter(|&(_, _, p, _)| p >= self.policy.reason_floor)
+            .map(|(need, offer, p, direction)| Reason {
+                direction,
+                need: need as u16,
+                offer: offer as u16,
+                score: round6(p),
+            })
             .collect();
         // Strongest first; ties as above, then by need and offer.
         reasons.sort_by(|x, y| {
@@ -426,8 +440,8 @@ impl<'a> Prepared<'a> {
             needs_to_offers: round6(ab.value),
             offers_to_needs: round6(ba.value),
             complementarity: round6(complementarity),
-            value_alignment: round6(self.value(a, b)),
-            general_similarity: round6(self.general(a, b)),
+            value_alignment: round6(value),
+            general_similarity: round6(general),
             intent_a_to_b: round6(self.intent(&ab, &self.stats[a])),
             intent_b_to_a: round6(self.intent(&ba, &self.stats[b])),
             best: best.map_or(none, |(p, direction)| GoalMatch { score: round6(p), direction }),
