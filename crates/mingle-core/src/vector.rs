@@ -210,6 +210,16 @@ mod tests {
     }
 
     #[test]
+    fn fill_rows_hands_every_row_its_own_index_whatever_the_threads() {
+        for (rows, threads) in [(7, 3), (7, 1), (2, 4), (0, 2), (64, 2)] {
+            let mut m = Matrix::zeros(rows, 3);
+            m.fill_rows(threads, |i, row| row.iter_mut().enumerate().for_each(|(c, v)| *v = (i * 10 + c) as f32));
+            let expected: Vec<f32> = (0..rows).flat_map(|i| (0..3).map(move |c| (i * 10 + c) as f32)).collect();
+            assert_eq!(m.data, expected, "{rows} rows on {threads} threads");
+        }
+    }
+
+    #[test]
     fn normalize_gives_unit_length_and_leaves_zero_alone() {
         let mut v = vec![3.0, 4.0];
         normalize(&mut v);
