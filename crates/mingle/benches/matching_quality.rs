@@ -459,7 +459,7 @@ fn search_recall(templates: &[Value], fillers: &[Value], size: usize) {
     // Where the exact top-10 stand in the search's own order: how many candidates per
     // principal a given recall of the candidate sets would need.
     let prepared = Prepared::new(&input, &policy, AnswerHead::bundled(), 2);
-    let (x, y) = prepared.candidate_vectors();
+    let (x, y) = prepared.candidate_vectors(&prepared.reduced());
     let mut ranks: Vec<usize> = Vec::with_capacity(total);
     for (a, exact_list) in exact.lists.iter().enumerate() {
         let mut approx: Vec<(f32, usize)> =

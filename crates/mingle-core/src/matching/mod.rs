@@ -250,8 +250,17 @@ pub fn match_event(input: &EventInput, policy: &Policy, options: MatchOptions) -
     let candidates: Vec<Vec<u32>> = if options.exhaustive || n - 1 <= keep {
         (0..n as u32).map(|a| (0..n as u32).filter(|b| *b != a).collect()).collect()
     } else {
-        let (x, y) = prepared.candidate_vectors();
-        candidates::top_k_symmetric(&x, &y, keep, threads)
+        let reduced = prepared.reduced();
+        let (x, y) = prepared.candidate_vectors(&reduced);
+        let affordable = (policy.search_budget / n).saturating_sub(options.top_n);
+        let wide = (options.top_n + policy.search_candidates.min(affordable)).max(keep);
+        let found = candidates::top_k_symmetric(&x, &y, wide, threads);
+        drop((x, y));
+        if wide > keep {
+            prepared.shortlist(&reduced, &found, keep, threads)
+        } else {
+            found
+        }
     };
     lap("candidates");
     let (lists, rescored) = prepared.rank(&candidates, options.top_n, threads);
@@ -421,7 +430,7 @@ mod tests {
         let roomy = Policy { extra_candidates: 300, ..Policy::default() };
         let searched = {
             let p = score::Prepared::new(&input, &roomy, AnswerHead::bundled(), 2);
-            let (x, y) = p.candidate_vectors();
+            let (x, y) = p.candidate_vectors(&p.reduced());
             let candidates = candidates::top_k_symmetric(&x, &y, 299, 2);
             assert!(candidates.iter().all(|c| c.len() == 299));
             p.rank(&candidates, 10, 2).0
@@ -456,6 +465,24 @@ mod tests {
             let expected: Vec<u32> = pool.into_iter().take(3).map(|(_, b)| b as u32).collect();
             assert_eq!(lists[a], expected, "principal {a}");
         }
+    }
+
+    #[test]
+    fn the_second_stage_scores_pairs_symmetrically_and_keeps_what_it_is_asked() {
+        // `select` scores each unordered pair once, so the approximation must not depend
+        // on which side asks.
+        let input = event(80, 9);
+        let policy = Policy::default();
+        let p = score::Prepared::new(&input, &policy, AnswerHead::bundled(), 2);
+        let reduced = p.reduced();
+        for (a, b) in [(0, 1), (3, 70), (12, 44), (79, 5)] {
+            assert_eq!(p.approximate(&reduced, a, b).to_bits(), p.approximate(&reduced, b, a).to_bits(), "({a}, {b})");
+        }
+        let everyone: Vec<Vec<u32>> = (0..80u32).map(|a| (0..80).filter(|&b| b != a).collect()).collect();
+        let short = p.shortlist(&reduced, &everyone, 12, 2);
+        assert!(short.iter().enumerate().all(|(a, l)| l.len() == 12 && !l.contains(&(a as u32))));
+        // The planted counterparts find each other in the shortlist.
+        assert!(short[0].contains(&1) && short[1].contains(&0));
     }
 
     #[test]

@@ -47,6 +47,14 @@ pub struct Policy {
     pub reason_floor: f32,
     /// Candidates per principal kept by the search before exact rescoring, beyond `top_n`.
     pub extra_candidates: usize,
+    /// At most this many candidates per principal found by the search's dot product,
+    /// beyond `top_n`, and at most `search_budget` in all; when that is more than
+    /// `extra_candidates`, a second stage keeps the best of them by an approximate score
+    /// that takes each need's best offer. The budget spends the second stage where it is
+    /// affordable: it runs up to about 6,000 attendees and not at 50,000, where it would
+    /// cost 24 s.
+    pub search_candidates: usize,
+    pub search_budget: usize,
     /// Weight of general similarity in the candidate search's approximate score.
     pub candidate_general: f32,
 }
@@ -66,6 +74,8 @@ impl Default for Policy {
             value_parts: [0.5, 0.2, 0.3],
             reason_floor: 0.35,
             extra_candidates: 150,
+            search_candidates: 400,
+            search_budget: 2_500_000,
             candidate_general: 8.0,
         }
     }

@@ -57,6 +57,15 @@ struct Answering {
     best: Option<Best>,
 }
 
+/// Answer vectors of every need and offer projected on the head's basis (82 floats
+/// instead of 418), and each profile's projected general vector: what candidate search
+/// reads.
+pub struct Reduced {
+    needs: Matrix,
+    offers: Matrix,
+    general: Matrix,
+}
+
 /// An event made ready for scoring.
 pub struct Prepared<'a> {
     input: &'a EventInput,
@@ -451,6 +460,55 @@ impl<'a> Prepared<'a> {
         }
     }
 
+    /// Every answer vector and general vector projected on the head's basis.
+    pub fn reduced(&self) -> Reduced {
+        let project = |m: &Matrix, width: usize, f: &(dyn Fn(&[f32]) -> Vec<f32> + Sync)| {
+            let mut out = Matrix::zeros(m.rows, width);
+            out.fill_rows(self.threads, |i, row| row.copy_from_slice(&f(m.row(i))));
+            out
+        };
+        let (r, k) = (self.head.reduced_width(), self.head.basis_rank());
+        Reduced {
+            needs: project(&self.needs, r, &|v| self.head.reduce(v)),
+            offers: project(&self.offers, r, &|v| self.head.reduce(v)),
+            general: project(&self.general, k, &|v| self.head.reduce_embedding(v)),
+        }
+    }
+
+    /// `final_score` approximated on the projected vectors, for the second stage of
+    /// candidate search: each need's best offer as the exact score takes it (which the
+    /// search's single dot product cannot), the principal's own distribution, category
+    /// and general similarity; no topic gate and no value alignment.
+    pub fn approximate(&self, reduced: &Reduced, a: usize, b: usize) -> f32 {
+        let k = self.head.basis_rank();
+        let mean_w = self.inverse_diag.len() as f32 / self.inverse_diag.iter().sum::<f32>();
+        let gate = self.policy.topic_gate;
+        let floor = self.policy.topic_floor;
+        let answering = |a: usize, b: usize| {
+            let offers = self.offer_at[b]..self.offer_at[b + 1];
+            let needs = if offers.is_empty() { 0..0 } else { self.need_at[a]..self.need_at[a + 1] };
+            Self::aggregate(needs.enumerate().map(|(ni, need)| {
+                let nv = reduced.needs.row(need);
+                let (oj, z) = offers
+                    .clone()
+                    .enumerate()
+                    .map(|(oj, o)| {
+                        let ov = reduced.offers.row(o);
+                        let cosine = dot(&nv[..k], &ov[..k]) / mean_w;
+                        (oj, dot(nv, ov) - gate * (floor - cosine).max(0.0))
+                    })
+                    .fold((0, f32::NEG_INFINITY), |best, x| if x.1 > best.1 { x } else { best });
+                (ni, oj, z)
+            }))
+        };
+        let (ab, ba) = (answering(a, b), answering(b, a));
+        let general = dot(reduced.general.row(a), reduced.general.row(b)).clamp(0.0, 1.0);
+        let sym = self.weigh(self.category(a, b), self.value(a, b), general);
+        let sab = self.directed(a, self.raw(&ab, sym, &self.stats[a]));
+        let sba = self.directed(b, self.raw(&ba, sym, &self.stats[b]));
+        Self::harmonic(sab, sba)
+    }
+
     /// The short vectors of candidate search. `ν_A` is the mean reduced answer vector of
     /// A's needs, `ω_A` of its offers (embedding parts projected on the head's basis), so
     /// `ν_A·ω_B` approximates the mean logit of B's offers for A's needs; `m_A`, `s_A` are
@@ -463,7 +521,7 @@ impl<'a> Prepared<'a> {
     /// from 0.915 to 0.903 with weight 5 and to 0.634 with 15.) What the search loses is
     /// mostly the pooling: it averages over all need-offer pairs where the exact score
     /// takes each need's best offer (docs/benchmarks.md).
-    pub fn candidate_vectors(&self) -> (Matrix, Matrix) {
+    pub fn candidate_vectors(&self, reduced: &Reduced) -> (Matrix, Matrix) {
         let n = self.n();
         let r = self.head.reduced_width();
         let k = self.head.basis_rank();
@@ -475,12 +533,12 @@ impl<'a> Prepared<'a> {
             out.fill_rows(threads, |i, acc| {
                 let count = (at[i + 1] - at[i]).max(1) as f32;
                 for row in at[i]..at[i + 1] {
-                    acc.iter_mut().zip(self.head.reduce(m.row(row))).for_each(|(a, v)| *a += v / count);
+                    acc.iter_mut().zip(m.row(row)).for_each(|(a, v)| *a += v / count);
                 }
             });
             out
         };
-        let (nu, omega) = (mean_reduced(&self.needs, &self.need_at), mean_reduced(&self.offers, &self.offer_at));
+        let (nu, omega) = (mean_reduced(&reduced.needs, &self.need_at), mean_reduced(&reduced.offers, &self.offer_at));
         let m = SAMPLE.min(n - 1);
         let sample: Vec<usize> = (0..m).map(|j| j * n / m).collect();
         let spread: Vec<(f32, f32)> = parallel(n, threads, |i| {
@@ -497,7 +555,7 @@ impl<'a> Prepared<'a> {
             own_offer.copy_from_slice(omega.row(i));
             let (bias, rest) = rest.split_at_mut(2);
             (bias[0], bias[1]) = if principal { (1.0, -mean / sd) } else { (-mean / sd, 1.0) };
-            rest.iter_mut().zip(self.head.reduce_embedding(self.general.row(i))).for_each(|(o, v)| *o = v * gamma);
+            rest.iter_mut().zip(reduced.general.row(i)).for_each(|(o, v)| *o = v * gamma);
         };
         let mut x = Matrix::zeros(n, width);
         x.fill_rows(threads, |i, row| fill(i, row, true));
@@ -507,14 +565,35 @@ impl<'a> Prepared<'a> {
     }
 
     /// Each principal's `top_n` by `final_score`, ties by index, among its candidates and
-    /// the principals that have it as a candidate. `final_score` is symmetric, so each
-    /// unordered pair is scored once. Scoring a pair reads about 10 KiB of vectors of
-    /// each side, so at 50,000 attendees it waits on memory more than it computes: the
-    /// pairs are taken in groups of [`GROUP`] smaller indices (their rows stay in the
-    /// cache) and, within a group, by larger index, so each row of the other side is
-    /// read once per group for all the pairs that need it.
-    /// Also returns the ordered pairs scored (two per unordered pair).
+    /// the principals that have it as a candidate (`final_score` is symmetric), and the
+    /// ordered pairs scored.
     pub fn rank(&self, candidates: &[Vec<u32>], top_n: usize, threads: usize) -> (Vec<Vec<u32>>, u64) {
+        // Rounded as stored and shown, so ties are broken by ID as the lists say.
+        Self::select(self.n(), candidates, top_n, threads, |a, b| round6(self.final_score(a, b)))
+    }
+
+    /// The second stage of candidate search: each principal's `keep` best of a wide
+    /// candidate set by [`Prepared::approximate`], on the same terms as [`Prepared::rank`]
+    /// (its own candidates and those that hold it).
+    pub fn shortlist(&self, reduced: &Reduced, candidates: &[Vec<u32>], keep: usize, threads: usize) -> Vec<Vec<u32>> {
+        Self::select(self.n(), candidates, keep, threads, |a, b| self.approximate(reduced, a, b) as f64).0
+    }
+
+    /// Each principal's `keep` best by `score` (higher first, ties by index) among its
+    /// candidates and the principals that have it as a candidate; `score` must be
+    /// symmetric, and each unordered pair is scored once. Scoring a pair reads vectors of
+    /// both sides, so at 50,000 attendees it waits on memory more than it computes: the
+    /// pairs are taken in groups of [`GROUP`] smaller indices (their rows stay in the
+    /// cache) and, within a group, by larger index, so each row of the other side is read
+    /// once per group for all the pairs that need it. Also returns the ordered pairs
+    /// scored (two per unordered pair).
+    fn select(
+        n: usize,
+        candidates: &[Vec<u32>],
+        keep: usize,
+        threads: usize,
+        score: impl Fn(usize, usize) -> f64 + Sync,
+    ) -> (Vec<Vec<u32>>, u64) {
         const CHUNK: usize = 4096;
         let mut pairs: Vec<(u32, u32)> = candidates
             .iter()
@@ -526,22 +605,21 @@ impl<'a> Prepared<'a> {
         pairs.dedup();
         let scores: Vec<f64> = parallel(pairs.len().div_ceil(CHUNK), threads, |c| {
             let chunk = &pairs[c * CHUNK..((c + 1) * CHUNK).min(pairs.len())];
-            // Rounded as stored and shown, so ties are broken by ID as the lists say.
-            chunk.iter().map(|&(a, b)| round6(self.final_score(a as usize, b as usize))).collect::<Vec<f64>>()
+            chunk.iter().map(|&(a, b)| score(a as usize, b as usize)).collect::<Vec<f64>>()
         })
         .concat();
-        let mut best: Vec<Vec<(f64, u32)>> = vec![Vec::new(); self.n()];
+        let mut best: Vec<Vec<(f64, u32)>> = vec![Vec::new(); n];
         let better = |x: &(f64, u32), y: &(f64, u32)| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1));
-        let keep = |list: &mut Vec<(f64, u32)>, item: (f64, u32)| {
+        let push = |list: &mut Vec<(f64, u32)>, item: (f64, u32)| {
             let at = list.partition_point(|x| better(x, &item).is_lt());
-            if at < top_n {
+            if at < keep {
                 list.insert(at, item);
-                list.truncate(top_n);
+                list.truncate(keep);
             }
         };
-        for (&(a, b), &score) in pairs.iter().zip(&scores) {
-            keep(&mut best[a as usize], (score, b));
-            keep(&mut best[b as usize], (score, a));
+        for (&(a, b), &s) in pairs.iter().zip(&scores) {
+            push(&mut best[a as usize], (s, b));
+            push(&mut best[b as usize], (s, a));
         }
         let lists = best.into_iter().map(|list| list.into_iter().map(|(_, b)| b).collect()).collect();
         (lists, 2 * pairs.len() as u64)
