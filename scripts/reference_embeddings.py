@@ -107,6 +107,15 @@ def embed_cached(texts, cache_path):
     return np.stack([cache[key(t)] for t in texts])
 
 
+def dump_head_json(head, row_keys):
+    """A trained head as JSON, its keys in order, one line per key and one per row of the
+    keys in `row_keys` (matrices, cue groups), so diffs of a retrained head stay readable."""
+    one = lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    rows = lambda vs: "[\n    " + ",\n    ".join(one(v) for v in vs) + "\n  ]"
+    lines = [f"  {one(k)}: {rows(v) if k in row_keys else one(v)}" for k, v in head.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def main():
     d = model_dir()
     weights = load_file(os.path.join(d, "model.safetensors"))

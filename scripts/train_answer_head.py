@@ -494,21 +494,10 @@ def pca_basis(E, rank=BASIS_RANK):
 
 
 def dump_head(head):
-    """JSON with one line per cue group and per matrix row, so diffs stay readable."""
-    one = lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False)
-    rows = lambda vs: "[\n    " + ",\n    ".join(one(v) for v in vs) + "\n  ]"
-    return ("{\n"
-            f'  "version": {one(head["version"])},\n'
-            f'  "dimension": {head["dimension"]},\n'
-            f'  "cues": {rows(head["cues"])},\n'
-            f'  "diag": {one(head["diag"])},\n'
-            f'  "need_proj": {rows(head["need_proj"])},\n'
-            f'  "offer_proj": {rows(head["offer_proj"])},\n'
-            f'  "need_bias": {one(head["need_bias"])},\n'
-            f'  "offer_bias": {one(head["offer_bias"])},\n'
-            f'  "bias": {one(head["bias"])},\n'
-            f'  "basis": {rows(head["basis"])}\n'
-            "}\n")
+    """The head file: one line per cue group and per matrix row, so diffs stay readable."""
+    order = ["version", "dimension", "cues", "diag", "need_proj", "offer_proj", "need_bias",
+             "offer_bias", "bias", "basis"]
+    return ref.dump_head_json({k: head[k] for k in order}, {"cues", "need_proj", "offer_proj", "basis"})
 
 
 def rounded(a):

@@ -341,17 +341,9 @@ def report(title, y, pred, goals=None, max_errors=0):
 
 
 def dump_head(head):
-    """JSON with one line per cue group and per weight row, so diffs stay readable."""
-    one = lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False)
-    rows = lambda vs: "[\n    " + ",\n    ".join(one(v) for v in vs) + "\n  ]"
-    return ("{\n"
-            f'  "version": {one(head["version"])},\n'
-            f'  "dimension": {head["dimension"]},\n'
-            f'  "categories": {one(head["categories"])},\n'
-            f'  "cues": {rows(head["cues"])},\n'
-            f'  "weights": {rows(head["weights"])},\n'
-            f'  "bias": {one(head["bias"])}\n'
-            "}\n")
+    """The head file: one line per cue group and per matrix row, so diffs stay readable."""
+    order = ["version", "dimension", "categories", "cues", "weights", "bias"]
+    return ref.dump_head_json({k: head[k] for k in order}, {"cues", "weights"})
 
 
 def main():

@@ -178,6 +178,21 @@ fn settings_are_read_from_the_environment() {
 }
 
 /// Polls a run until `done` holds; returns the run.
+/// SIGKILLs `server` as soon as a worker holds the run, asserting the kill lands mid-run;
+/// returns the run as it was then.
+fn kill_while_running(
+    server: Server,
+    client: &reqwest::blocking::Client,
+    base: &str,
+    token: &str,
+    run_id: &str,
+) -> Value {
+    let running = poll_run(client, base, token, run_id, |r| r["status"] != "queued");
+    assert_eq!(running["status"], "running", "the kill must land mid-run: {running}");
+    drop(server);
+    running
+}
+
 fn poll_run(
     client: &reqwest::blocking::Client,
     base: &str,
@@ -264,10 +279,7 @@ fn a_killed_server_loses_no_import_and_duplicates_no_row() {
         .unwrap();
     assert_eq!(r.status(), 202);
     let run_id = r.json::<Value>().unwrap()["run_id"].as_str().unwrap().to_owned();
-    // Kill the server (SIGKILL) as soon as a worker has the run.
-    let running = poll_run(&client, &base, &token, &run_id, |r| r["status"] != "queued");
-    assert_eq!(running["status"], "running", "the kill must land mid-run: {running}");
-    drop(server);
+    let running = kill_while_running(server, &client, &base, &token, &run_id);
     eprintln!("killed while the run was {}", running["status"]);
 
     let (_server, base) = serve_with(dir.path(), &lease);
@@ -335,9 +347,7 @@ fn a_server_killed_mid_match_run_ends_the_run_with_its_rows_exactly_once() {
     let run_id = r.json::<Value>().unwrap()["run_id"].as_str().unwrap().to_owned();
     // Kill the server (SIGKILL) as soon as a worker has the run: it is enriching the
     // event's 1,200 texts first, so the kill lands mid-run.
-    let running = poll_run(&client, &base, &token, &run_id, |r| r["status"] != "queued");
-    assert_eq!(running["status"], "running", "the kill must land mid-run: {running}");
-    drop(server);
+    kill_while_running(server, &client, &base, &token, &run_id);
     // Nothing of the interrupted attempt is visible.
     let (server, base) = serve_with(dir.path(), &[&lease[..], &["--no-worker"]].concat());
     let early: Value = client.get(api(&base, "/events/ev/matches")).bearer_auth(&token).send().unwrap().json().unwrap();

@@ -486,6 +486,23 @@ mod tests {
     }
 
     #[test]
+    fn the_second_stage_runs_only_within_its_budget() {
+        let input = event(300, 10);
+        let without = Policy { search_candidates: 0, ..Policy::default() };
+        let broke = Policy { search_budget: 300 * 100, ..Policy::default() };
+        let plain = match_event(&input, &without, options(10));
+        // A budget below `top_n + extra_candidates` per principal leaves the search as it
+        // is without a second stage; the default budget runs it here (300 attendees).
+        assert_eq!(match_event(&input, &broke, options(10)).lists, plain.lists);
+        let staged = match_event(&input, &Policy::default(), options(10));
+        let exact = match_event(&input, &Policy::default(), MatchOptions { exhaustive: true, ..options(10) });
+        let hits = |lists: &Vec<Vec<u32>>| -> usize {
+            lists.iter().zip(&exact.lists).map(|(l, x)| x.iter().filter(|t| l.contains(t)).count()).sum()
+        };
+        assert!(hits(&staged.lists) >= hits(&plain.lists), "{} < {}", hits(&staged.lists), hits(&plain.lists));
+    }
+
+    #[test]
     fn tiny_events_match_without_search() {
         let mut input = event(2, 6);
         let out = match_event(&input, &Policy::default(), options(10));

@@ -64,6 +64,9 @@ pub struct Reduced {
     needs: Matrix,
     offers: Matrix,
     general: Matrix,
+    /// The head's mean diagonal weight: a projected need carries `B(w⊙n)`, and dividing
+    /// by it reads the projected cosine for the topic gate.
+    mean_diag: f32,
 }
 
 /// An event made ready for scoring.
@@ -472,6 +475,7 @@ impl<'a> Prepared<'a> {
             needs: project(&self.needs, r, &|v| self.head.reduce(v)),
             offers: project(&self.offers, r, &|v| self.head.reduce(v)),
             general: project(&self.general, k, &|v| self.head.reduce_embedding(v)),
+            mean_diag: self.inverse_diag.len() as f32 / self.inverse_diag.iter().sum::<f32>(),
         }
     }
 
@@ -481,7 +485,6 @@ impl<'a> Prepared<'a> {
     /// and general similarity; no topic gate and no value alignment.
     pub fn approximate(&self, reduced: &Reduced, a: usize, b: usize) -> f32 {
         let k = self.head.basis_rank();
-        let mean_w = self.inverse_diag.len() as f32 / self.inverse_diag.iter().sum::<f32>();
         let gate = self.policy.topic_gate;
         let floor = self.policy.topic_floor;
         let answering = |a: usize, b: usize| {
@@ -494,7 +497,7 @@ impl<'a> Prepared<'a> {
                     .enumerate()
                     .map(|(oj, o)| {
                         let ov = reduced.offers.row(o);
-                        let cosine = dot(&nv[..k], &ov[..k]) / mean_w;
+                        let cosine = dot(&nv[..k], &ov[..k]) / reduced.mean_diag;
                         (oj, dot(nv, ov) - gate * (floor - cosine).max(0.0))
                     })
                     .fold((0, f32::NEG_INFINITY), |best, x| if x.1 > best.1 { x } else { best });

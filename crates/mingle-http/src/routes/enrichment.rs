@@ -1,10 +1,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use mingle_core::run::{parse_idempotency_key, parse_webhook_url};
-use serde_json::Value;
 
-use super::runs::{created_status, request_hash};
+use super::runs::{created_status, EventRunRequest};
 use crate::auth::Caller;
 use crate::dto::{EnrichmentRequest, RunResponse};
 use crate::error::{ApiError, ErrorBody};
@@ -27,11 +25,7 @@ pub async fn create_enrichment_run(
     body: JsonBody,
 ) -> Result<(StatusCode, Json<RunResponse>), ApiError> {
     let event_id = super::partner_id(ids.get(0), "event_id")?;
-    let object = body.object()?;
-    let present = |k: &str| object.get(k).filter(|v| !v.is_null());
-    let key = parse_idempotency_key(present("idempotency_key"))?;
-    let webhook_url = parse_webhook_url(present("webhook_url"), s.settings.webhook_insecure)?;
-    let hash = request_hash("POST", &format!("/events/{event_id}/enrichment-runs"), &Value::Object(object));
-    let out = s.services.enrichment.start(&p.org_id, event_id.as_str(), key, webhook_url, hash).await?;
+    let r = EventRunRequest::read(&s, &body.object()?, &format!("/events/{event_id}/enrichment-runs"))?;
+    let out = s.services.enrichment.start(&p.org_id, event_id.as_str(), r.key, r.webhook_url, r.hash).await?;
     Ok((created_status(out.created, StatusCode::ACCEPTED), Json(out.run.into())))
 }

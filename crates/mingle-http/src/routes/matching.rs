@@ -1,10 +1,9 @@
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use mingle_core::run::{parse_idempotency_key, parse_top_n, parse_webhook_url};
-use serde_json::Value;
+use mingle_core::run::parse_top_n;
 
-use super::runs::{created_status, request_hash};
+use super::runs::{created_status, EventRunRequest};
 use crate::auth::Caller;
 use crate::correlation;
 use crate::dto::{AttendeeMatchPage, EventMatchPage, MatchItem, MatchResponse, MatchRunRequest, RunResponse};
@@ -31,12 +30,9 @@ pub async fn create_match_run(
 ) -> Result<(StatusCode, Json<RunResponse>), ApiError> {
     let event_id = super::partner_id(ids.get(0), "event_id")?;
     let object = body.object()?;
-    let present = |k: &str| object.get(k).filter(|v| !v.is_null());
-    let key = parse_idempotency_key(present("idempotency_key"))?;
-    let webhook_url = parse_webhook_url(present("webhook_url"), s.settings.webhook_insecure)?;
-    let top_n = parse_top_n(present("top_n"))?;
-    let hash = request_hash("POST", &format!("/events/{event_id}/match-runs"), &Value::Object(object));
-    let out = s.services.matching.start(&p.org_id, event_id.as_str(), key, webhook_url, top_n, hash).await?;
+    let r = EventRunRequest::read(&s, &object, &format!("/events/{event_id}/match-runs"))?;
+    let top_n = parse_top_n(object.get("top_n").filter(|v| !v.is_null()))?;
+    let out = s.services.matching.start(&p.org_id, event_id.as_str(), r.key, r.webhook_url, top_n, r.hash).await?;
     Ok((created_status(out.created, StatusCode::ACCEPTED), Json(out.run.into())))
 }
 

@@ -2,8 +2,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use mingle_core::canonical::request_fingerprint;
-use mingle_core::run::{parse_kind, GenericRunDraft};
-use mingle_core::ValidationError;
+use mingle_core::run::{parse_idempotency_key, parse_kind, parse_webhook_url, GenericRunDraft};
+use mingle_core::{IdempotencyKey, ValidationError};
 
 use crate::auth::Caller;
 use crate::correlation;
@@ -17,6 +17,29 @@ use crate::AppState;
 /// base (so the `/v0/partner` alias is the same endpoint) and the canonical body.
 pub(crate) fn request_hash(method: &str, path: &str, body: &serde_json::Value) -> String {
     request_fingerprint(&[method, path], body)
+}
+
+/// What every request that starts an event's run carries, read in the documented check
+/// order (idempotency key, then webhook URL), and the request's fingerprint.
+pub(crate) struct EventRunRequest {
+    pub key: IdempotencyKey,
+    pub webhook_url: Option<String>,
+    pub hash: String,
+}
+
+impl EventRunRequest {
+    pub(crate) fn read(
+        s: &AppState,
+        object: &serde_json::Map<String, serde_json::Value>,
+        path: &str,
+    ) -> Result<Self, ApiError> {
+        let present = |k: &str| object.get(k).filter(|v| !v.is_null());
+        Ok(Self {
+            key: parse_idempotency_key(present("idempotency_key"))?,
+            webhook_url: parse_webhook_url(present("webhook_url"), s.settings.webhook_insecure)?,
+            hash: request_hash("POST", path, &serde_json::Value::Object(object.clone())),
+        })
+    }
 }
 
 /// The status of a run-creating answer: 201/202 when this call created the run, 200 on
