@@ -31,7 +31,7 @@ fn order(a: &(f32, u32), b: &(f32, u32)) -> Ordering {
     b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
 }
 
-/// The best `k` of the items pushed: keeps up to `1.5k`, then cuts back to `k` and
+/// The best `k` of the items pushed: keeps up to `2k`, then cuts back to `k` and
 /// remembers the worst kept, which later pushes must beat. The result is the same
 /// whatever the order of pushes.
 #[derive(Debug, Clone)]
@@ -54,9 +54,7 @@ impl TopK {
             }
         }
         self.items.push((score, index));
-        // Half again `k` before cutting back: each search thread keeps one of these for
-        // every attendee, so the slack is memory (twice `k` cost 0.4 GiB more at 50,000).
-        if self.items.len() >= self.k.max(1) + self.k.max(1).div_ceil(2) {
+        if self.items.len() >= 2 * self.k.max(1) {
             self.cut();
         }
     }
