@@ -160,6 +160,10 @@ async fn main() {
     println!("match run, top_n 10, {n} attendees:");
     println!("  claim to succeeded       {:.2} s", claim_to_done as f64 / 1000.0);
     println!("  POST to succeeded (poll) {:.2} s", wall.as_secs_f64());
+    println!(
+        "  created to claim         {:.2} s",
+        (millis(&run, "started_at") - millis(&run, "created_at")) as f64 / 1000.0
+    );
     println!("  progress                 {}", run["progress"]);
     println!("  peak memory (VmHWM)      {:.0} MiB", common::peak_rss_mib());
 }

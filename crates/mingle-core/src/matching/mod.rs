@@ -360,14 +360,16 @@ mod tests {
     #[test]
     fn the_complementary_pair_ranks_first_both_ways() {
         let input = event(120, 2);
-        let out = match_event(&input, &Policy::default(), options(5));
+        // Random vectors are not text: the head's probabilities on them say nothing, so
+        // no level is asserted and every pairing may be quoted (no reason floor).
+        let policy = Policy { reason_floor: 0.0, ..Policy::default() };
+        let out = match_event(&input, &policy, options(5));
         assert_eq!(out.lists[0][0], 1);
         assert_eq!(out.lists[1][0], 0);
         let pair = out.pairs.iter().find(|p| (p.a, p.b) == (0, 1)).expect("the planted pair is stored");
         assert_eq!((pair.a_rank, pair.b_rank), (Some(1), Some(1)));
         // Each side has one need and one offer: the planted pairing, quoted both ways, the
-        // first quote being the pair's best pairing. (Random vectors are not text: the
-        // head's probabilities on them say nothing, so no level is asserted.)
+        // first quote being the pair's best pairing.
         assert_eq!(pair.score.reasons.len(), 2, "{:?}", pair.score.reasons);
         assert!(pair.score.reasons.iter().all(|r| (r.need, r.offer) == (0, 0)));
         assert_eq!(pair.score.reasons[0].score, pair.score.best.score);

@@ -150,10 +150,11 @@ impl SqliteStore {
         progress: &Map<String, Value>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await.map_err(db)?;
+        insert_features(&mut tx, &lease.org_id, event_id, features).await?;
+        // The status last, so that `terminal_at` is when the features are written.
         if !succeed_under_lease(&mut tx, lease, progress, None).await? {
             return Ok(false);
         }
-        insert_features(&mut tx, &lease.org_id, event_id, features).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }

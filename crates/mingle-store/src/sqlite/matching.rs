@@ -57,11 +57,6 @@ impl SqliteStore {
                 .collect();
         let pairs: Vec<&StoredMatch> =
             w.pairs.iter().filter(|m| members.contains(&m.a_id) && members.contains(&m.b_id)).collect();
-        let mut progress = w.progress.clone();
-        progress.insert("matches_written".into(), pairs.len().into());
-        if !succeed_under_lease(&mut tx, lease, &progress, Some((&w.snapshot_metadata, &w.version_metadata))).await? {
-            return Ok(false);
-        }
         insert_features(&mut tx, org_id, event_id, &w.features).await?;
         for chunk in w.profiles.chunks(ROWS) {
             let mut b = QueryBuilder::<Sqlite>::new(
@@ -109,6 +104,13 @@ impl SqliteStore {
                     .push_bind(serde_json::to_string(&m.score).unwrap_or_default());
             });
             b.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        // The status last, so that `terminal_at` is when the rows are complete (at 50,000
+        // attendees writing them takes seconds); a lost lease rolls all of it back.
+        let mut progress = w.progress.clone();
+        progress.insert("matches_written".into(), pairs.len().into());
+        if !succeed_under_lease(&mut tx, lease, &progress, Some((&w.snapshot_metadata, &w.version_metadata))).await? {
+            return Ok(false);
         }
         tx.commit().await.map_err(db)?;
         Ok(true)
