@@ -369,8 +369,9 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// `final_score` of (A, B) alone, for ranking.
-    fn final_score(&self, a: usize, b: usize) -> f32 {
+    /// `final_score` of (A, B) alone, for ranking (what [`Prepared::rank`] orders by,
+    /// before rounding).
+    pub fn final_score(&self, a: usize, b: usize) -> f32 {
         let (ab, ba) = (self.answering(a, b), self.answering(b, a));
         let sym = self.symmetric(a, b);
         let sab = self.directed(a, self.raw(&ab, sym, &self.stats[a]));
