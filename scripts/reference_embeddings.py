@@ -76,8 +76,8 @@ def embed(weights, config, ids):
 
 def embed_with_rust(texts):
     """Unit embeddings of `texts` from mingle's own encoder (the `embed` example of
-    mingle-encoder, release build): what a match run computes, about a thousand times
-    faster than `embed` here. The encoder's tests hold it to this file's numbers."""
+    mingle-encoder, release build): what a match run computes, some 30 times faster than
+    `embed` here. The encoder's tests hold it to this file's numbers (values within 1e-4)."""
     import subprocess
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -102,11 +102,16 @@ def embed_cached(texts, cache_path, encoder="numpy"):
 
     key = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
     cache = dict(np.load(cache_path)) if os.path.exists(cache_path) else {}
+    # The cache names its encoder; one written before it did is taken as it is.
+    tag = str(cache.pop("encoder", encoder))
+    if tag != encoder:
+        raise SystemExit(f"{cache_path} holds {tag} embeddings, not {encoder}: use another cache file")
+    save = lambda: np.savez(cache_path, encoder=np.array(encoder), **cache)
     missing = [t for t in dict.fromkeys(texts) if key(t) not in cache]
     if missing and encoder == "rust":
         for t, v in zip(missing, embed_with_rust(missing)):
             cache[key(t)] = v
-        np.savez(cache_path, **cache)
+        save()
     elif missing:
         d = model_dir()
         weights = load_file(os.path.join(d, "model.safetensors"))
@@ -123,8 +128,8 @@ def embed_cached(texts, cache_path, encoder="numpy"):
             cache[key(t)] = embed(w, config, [int(j) for j in inv])
             if (i + 1) % 500 == 0:
                 print(f"  embedded {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
-                np.savez(cache_path, **cache)
-        np.savez(cache_path, **cache)
+                save()
+        save()
     return np.stack([cache[key(t)] for t in texts])
 
 

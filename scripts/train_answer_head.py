@@ -55,13 +55,16 @@ exactly as Rust uses it, and never used for anything else (--no-heldout skips it
 Output `crates/mingle-core/src/matching/answer_head.json`: {"version", "dimension": 384,
 "cues", "diag", "need_proj", "offer_proj", "need_bias", "offer_bias", "bias", "basis"},
 floats rounded to 6 decimals, byte-identical on rerun with the same embedding cache. Needs
-numpy, tokenizers, safetensors (pip) and the model (scripts/fetch-model). The texts are
-embedded by mingle's own encoder (the `embed` example of mingle-encoder, release build,
-under a minute for the ~34,000 training texts; its tests hold it to the numpy reference,
-here within 1e-7) and cached in ANSWER_EMBED_CACHE (default
-/tmp/mingle-answer-embeddings-rust.npz); --numpy-encoder embeds with
-scripts/reference_embeddings.py instead (about 20 minutes per 18,000 texts). The CV (9
-configs x 5 folds) and the final fit take about 17 minutes on two cores.
+numpy, tokenizers, safetensors (pip), the model (scripts/fetch-model) and the Rust
+toolchain: the texts are embedded by mingle's own encoder (the `embed` example of
+mingle-encoder, built in release mode on first use; about a minute and a half for the
+~34,000 training texts, some 30 times faster than the numpy reference, whose numbers the
+encoder's tests hold it to) and cached in ANSWER_EMBED_CACHE (default
+/tmp/mingle-answer-embeddings-rust.npz; a cache file names its encoder and is refused by
+the other). --numpy-encoder embeds with scripts/reference_embeddings.py instead (about 20
+minutes per 18,000 texts; default cache /tmp/mingle-answer-embeddings-numpy.npz). The CV
+(9 configs x 5 folds) and the final fit took 18 minutes with OPENBLAS_NUM_THREADS=2 (the
+script uses one thread unless told).
 
 Results of the committed head (answer-head-v3: 4,398 needs in 18 files, 161 domains):
 chosen r=32, lam_diag=0.1, lam_emb=1e-4, lam_cue=3e-3; CV AUC mixed / hard / random 0.931 /
@@ -87,6 +90,7 @@ held-out set.
     python3 scripts/train_answer_head.py               # CV, train, write head, held-out AUC
     python3 scripts/train_answer_head.py --no-heldout  # same, without reading the held-out set
     python3 scripts/train_answer_head.py --ablate      # also CV without each cue group
+    python3 scripts/train_answer_head.py --numpy-encoder  # embed with the numpy reference
 """
 import argparse
 import glob
@@ -108,7 +112,7 @@ TRAIN = sorted(glob.glob(os.path.join(DATA, "answers_train_*.jsonl")))
 HELDOUT = os.path.join(DATA, "need_offer_pairs.jsonl")
 OUT = os.path.join(ROOT, "crates/mingle-core/src/matching/answer_head.json")
 # Which encoder embeds the texts: "rust" (mingle's own, what a match run uses) or "numpy"
-# (scripts/reference_embeddings.py, independent but about a thousand times slower).
+# (scripts/reference_embeddings.py, independent but some 30 times slower).
 ENCODER = "rust"
 VERSION = "answer-head-v3"
 

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::identity::membership_from_row;
-use super::queue::succeed_under_lease;
+use super::queue::{holds_lease, succeed_under_lease};
 use super::rows::{get, ts};
 use super::SqliteStore;
 use crate::models::{EnrichmentInput, Features, Lease};
@@ -150,6 +150,9 @@ impl SqliteStore {
         progress: &Map<String, Value>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await.map_err(db)?;
+        if !holds_lease(&mut tx, lease).await? {
+            return Ok(false);
+        }
         insert_features(&mut tx, &lease.org_id, event_id, features).await?;
         // The status last, so that `terminal_at` is when the features are written.
         if !succeed_under_lease(&mut tx, lease, progress, None).await? {

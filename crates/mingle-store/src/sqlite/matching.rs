@@ -6,7 +6,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::enrichment::insert_features;
 use super::identity::fetch_in;
-use super::queue::succeed_under_lease;
+use super::queue::{holds_lease, succeed_under_lease};
 use super::rows::{get, run_from_row};
 use super::SqliteStore;
 use crate::models::{Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, StoredMatch};
@@ -43,6 +43,9 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let (org_id, run_id) = (lease.org_id.as_str(), lease.run_id.as_str());
         let mut tx = self.write.begin().await.map_err(db)?;
+        if !holds_lease(&mut tx, lease).await? {
+            return Ok(false);
+        }
         // An attendee merged away while the run computed has left the event, and the
         // merge deleted its match rows: its pairs are not written now either, and
         // `matches_written` counts what is.
@@ -106,7 +109,7 @@ impl SqliteStore {
             b.build().execute(&mut *tx).await.map_err(db)?;
         }
         // The status last, so that `terminal_at` is when the rows are complete (at 50,000
-        // attendees writing them takes seconds); a lost lease rolls all of it back.
+        // attendees writing them takes seconds).
         let mut progress = w.progress.clone();
         progress.insert("matches_written".into(), pairs.len().into());
         if !succeed_under_lease(&mut tx, lease, &progress, Some((&w.snapshot_metadata, &w.version_metadata))).await? {

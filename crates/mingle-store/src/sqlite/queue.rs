@@ -112,6 +112,23 @@ impl SqliteStore {
     }
 }
 
+/// Inside a run's final transaction, before it writes: whether `lease` still holds the
+/// run. A worker that lost its lease stops here instead of writing rows that the run's
+/// new owner may already have written (and colliding with them). The status itself is
+/// written last, by [`succeed_under_lease`], which checks again.
+pub(super) async fn holds_lease(conn: &mut SqliteConnection, lease: &Lease) -> Result<bool, StoreError> {
+    let held: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM runs WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
+    )
+    .bind(&lease.org_id)
+    .bind(&lease.run_id)
+    .bind(&lease.owner)
+    .fetch_optional(conn)
+    .await
+    .map_err(StoreError::backend)?;
+    Ok(held.is_some())
+}
+
 /// A run's snapshot and version metadata, written with its terminal status.
 pub(super) type RunMetadata<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mingle_core::Timestamp;
-use mingle_service::models::Lease;
+use mingle_service::models::{Lease, MatchProfile, MatchWrite};
 use mingle_service::worker::WorkerSettings;
 use serde_json::{json, Value};
 
@@ -89,4 +89,69 @@ async fn runs_recorded_through_post_runs_are_never_executed() {
     let again = app.get(&format!("/runs/{}", run["run_id"].as_str().unwrap()), &app.a.rw).await.ok(200).clone();
     assert_eq!(again["status"], "queued");
     assert_eq!(again["started_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_match_worker_that_lost_its_lease_writes_nothing() {
+    let app = TestApp::with(&["--no-worker"]).await;
+    app.load_encoder().await;
+    let store = &app.services.store;
+    let lease = |run_id: &str, owner: &str| Lease {
+        org_id: app.a.org_id.clone(),
+        run_id: run_id.to_owned(),
+        owner: owner.into(),
+    };
+    let person = |id: &str, need: &str, offer: &str| json!({"attendee_id": id, "name": format!("Person {id}"), "raw_data": {"needs": [need], "offers": [offer]}});
+    let import = queue_import(
+        &app,
+        json!([
+            person("founder", "seed funding for my fintech startup", "a pilot of our card-issuing API"),
+            person("angel", "new portfolio companies to test in the field", "angel investment in early-stage fintech"),
+            person("chef", "a sous chef for our bistro kitchen", "catering for your company events"),
+        ]),
+    )
+    .await;
+    let run = store.claim_run("importer", Timestamp::now(), 60_000).await.unwrap().expect("the import");
+    app.services.imports.process(&run, &lease(&import, "importer")).await.unwrap();
+
+    let r = app.post("/events/ev/match-runs", &app.a.rw, &json!({"idempotency_key": "m", "top_n": 2})).await;
+    let run_id = r.ok(202)["run_id"].as_str().unwrap().to_owned();
+    let first = store.claim_run("dead-worker", Timestamp::now(), 1_000).await.unwrap().expect("claimable");
+    let second = store.claim_run("live-worker", at(5_000), 60_000).await.unwrap().expect("expired lease");
+    assert_eq!((first.run_id.as_str(), second.run_id.as_str()), (run_id.as_str(), run_id.as_str()));
+
+    // The new owner finishes first; the old one then finds its lease gone before writing
+    // (its rows would collide with the new owner's), and nothing changes.
+    app.services.matching.process(&second, &lease(&run_id, "live-worker")).await.unwrap();
+    let done = app.get(&format!("/runs/{run_id}"), &app.a.rw).await.ok(200).clone();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let err = app.services.matching.process(&first, &lease(&run_id, "dead-worker")).await.unwrap_err();
+    assert!(err.lost, "{err:?}");
+    // The race the store itself guards against: the old owner's progress checks passed
+    // while it held the lease, and it reaches its final write after the new owner
+    // committed. Its rows would collide with the new owner's; it gets "lease lost".
+    let profile = MatchProfile {
+        attendee_id: "founder".into(),
+        goal: None,
+        goal_category: None,
+        needs: Vec::new(),
+        offers: Vec::new(),
+        sessions: Vec::new(),
+    };
+    let stale = MatchWrite {
+        features: Vec::new(),
+        profiles: vec![profile],
+        pairs: Vec::new(),
+        progress: Default::default(),
+        snapshot_metadata: Default::default(),
+        version_metadata: Default::default(),
+    };
+    assert!(!store.save_matches(&lease(&run_id, "dead-worker"), "ev", &stale).await.unwrap());
+    let mut after = app.get(&format!("/runs/{run_id}"), &app.a.rw).await.ok(200).clone();
+    after["correlation_id"] = done["correlation_id"].clone();
+    assert_eq!(after, done);
+    let rows = app.get(&format!("/events/ev/matches?run_id={run_id}"), &app.a.rw).await.ok(200).clone();
+    let written = done["progress"]["matches_written"].as_u64().unwrap();
+    assert!(written > 0);
+    assert_eq!(rows["items"].as_array().unwrap().len() as u64, written, "{rows}");
 }
