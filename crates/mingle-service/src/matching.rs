@@ -15,7 +15,7 @@ use mingle_core::cursor::Position;
 use mingle_core::goals::{GoalClassifier, CATEGORIES};
 use mingle_core::matching::{
     self, policy::ALGORITHM, AnswerHead, Context, Direction, EventInput, MatchOptions, PairScore, Policy, Profile,
-    TextTable,
+    RankedPair, TextTable,
 };
 use mingle_core::{IdempotencyKey, RunKind, RunStatus, Timestamp};
 use mingle_store::models::{Features, Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, StoredMatch};
@@ -92,6 +92,34 @@ fn match_run_not_found(run_id: Option<&str>, event_id: &str) -> ServiceError {
 }
 
 /// The match's ID: derived from the run and the pair, so it is the same from both sides.
+/// The engine's pairs as stored rows, on `threads` threads (at 50,000 attendees there are
+/// half a million, each with a hashed `match_id`).
+fn stored_matches(run_id: &str, input: &EventInput, pairs: Vec<RankedPair>, threads: usize) -> Vec<StoredMatch> {
+    let id = |i: u32| input.profiles[i as usize].attendee_id.as_str();
+    let row = |p: RankedPair| StoredMatch {
+        a_id: id(p.a).to_owned(),
+        b_id: id(p.b).to_owned(),
+        match_id: match_id(run_id, id(p.a), id(p.b)),
+        a_rank: p.a_rank.map(i64::from),
+        b_rank: p.b_rank.map(i64::from),
+        score: p.score,
+    };
+    let mut chunks: Vec<Vec<RankedPair>> = Vec::new();
+    let mut rest = pairs;
+    let size = rest.len().div_ceil(threads.max(1)).max(1);
+    while rest.len() > size {
+        let tail = rest.split_off(size);
+        chunks.push(std::mem::replace(&mut rest, tail));
+    }
+    chunks.push(rest);
+    std::thread::scope(|scope| {
+        let row = &row;
+        let workers: Vec<_> =
+            chunks.into_iter().map(|c| scope.spawn(move || c.into_iter().map(row).collect::<Vec<_>>())).collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a row-building thread")).collect()
+    })
+}
+
 fn match_id(run_id: &str, a: &str, b: &str) -> String {
     let hash = fingerprint(&[run_id, a, b]);
     let mut bytes = [0u8; 16];
@@ -212,7 +240,7 @@ impl MatchingService {
             return Err(RunFailure::lost());
         }
 
-        let mut table = TextTable::new(encoder.dimension());
+        let mut table = TextTable::with_capacity(encoder.dimension(), vectors.len());
         let mut rows: HashMap<String, u32> = HashMap::new();
         let dimension = encoder.dimension();
         let mut missing: Option<String> = None;
@@ -281,9 +309,11 @@ impl MatchingService {
         // more threads buy little and cost memory.
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
         let options = MatchOptions { top_n, threads, exhaustive: false };
-        let (input, policy, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = matching::match_event(&input, &policy, options);
-            (input, policy, outcome)
+        let run_id = run.run_id.clone();
+        let (policy, outcome, pairs) = tokio::task::spawn_blocking(move || {
+            let mut outcome = matching::match_event(&input, &policy, options);
+            let pairs = stored_matches(&run_id, &input, std::mem::take(&mut outcome.pairs), threads);
+            (policy, outcome, pairs)
         })
         .await
         .map_err(|e| {
@@ -295,19 +325,6 @@ impl MatchingService {
             tracing::info!(step, ms = took.as_millis() as u64, "match engine");
         }
         phase("scored");
-        let id = |i: u32| input.profiles[i as usize].attendee_id.as_str();
-        let pairs: Vec<StoredMatch> = outcome
-            .pairs
-            .into_iter()
-            .map(|p| StoredMatch {
-                a_id: id(p.a).to_owned(),
-                b_id: id(p.b).to_owned(),
-                match_id: match_id(&run.run_id, id(p.a), id(p.b)),
-                a_rank: p.a_rank.map(i64::from),
-                b_rank: p.b_rank.map(i64::from),
-                score: p.score,
-            })
-            .collect();
         let algorithm_version =
             format!("{ALGORITHM}+{}+{}", AnswerHead::bundled().version(), GoalClassifier::bundled().version());
         let policy_version = policy.version();

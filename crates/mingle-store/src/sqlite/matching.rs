@@ -34,6 +34,24 @@ fn strings(r: &SqliteRow, column: &str) -> Result<Vec<String>, StoreError> {
 /// Rows per multi-row insert (SQLite binds at most 32,766 values per statement).
 const ROWS: usize = 400;
 
+/// Each pair's scores as JSON, on every core before the write transaction starts (half a
+/// million pairs at 50,000 attendees; the transaction holds the only writer).
+fn scores_json(pairs: &[StoredMatch]) -> Vec<String> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+    let size = pairs.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = pairs
+            .chunks(size)
+            .map(|c| {
+                scope.spawn(move || {
+                    c.iter().map(|m| serde_json::to_string(&m.score).unwrap_or_default()).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a serializing thread")).collect()
+    })
+}
+
 impl SqliteStore {
     pub(super) async fn write_matches(
         &self,
@@ -42,6 +60,7 @@ impl SqliteStore {
         w: &MatchWrite,
     ) -> Result<bool, StoreError> {
         let (org_id, run_id) = (lease.org_id.as_str(), lease.run_id.as_str());
+        let scores = scores_json(&w.pairs);
         let mut tx = self.write.begin().await.map_err(db)?;
         if !holds_lease(&mut tx, lease).await? {
             return Ok(false);
@@ -58,8 +77,12 @@ impl SqliteStore {
                 .map_err(db)?
                 .into_iter()
                 .collect();
-        let pairs: Vec<&StoredMatch> =
-            w.pairs.iter().filter(|m| members.contains(&m.a_id) && members.contains(&m.b_id)).collect();
+        let pairs: Vec<(&StoredMatch, &String)> = w
+            .pairs
+            .iter()
+            .zip(&scores)
+            .filter(|(m, _)| members.contains(&m.a_id) && members.contains(&m.b_id))
+            .collect();
         insert_features(&mut tx, org_id, event_id, &w.features).await?;
         for chunk in w.profiles.chunks(ROWS) {
             let mut b = QueryBuilder::<Sqlite>::new(
@@ -95,7 +118,7 @@ impl SqliteStore {
             let mut b = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO matches (org_id, run_id, a_id, b_id, match_id, a_rank, b_rank, final_key, scores) ",
             );
-            b.push_values(chunk, |mut row, m| {
+            b.push_values(chunk, |mut row, (m, scores)| {
                 row.push_bind(org_id)
                     .push_bind(run_id)
                     .push_bind(&m.a_id)
@@ -104,7 +127,7 @@ impl SqliteStore {
                     .push_bind(m.a_rank)
                     .push_bind(m.b_rank)
                     .push_bind(m.final_key())
-                    .push_bind(serde_json::to_string(&m.score).unwrap_or_default());
+                    .push_bind(scores.as_str());
             });
             b.build().execute(&mut *tx).await.map_err(db)?;
         }
