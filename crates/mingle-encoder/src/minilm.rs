@@ -132,7 +132,7 @@ impl Encoder for MiniLm {
         // One batch per core at a time, each with its own scratch buffers and a
         // single-threaded matrix product: no synchronization inside a forward pass.
         let next = AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(batches.len().max(1));
+        let threads = mingle_core::parallel::available().min(batches.len().max(1));
         let results: Vec<std::thread::Result<Vec<BatchOut>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {

@@ -17,7 +17,7 @@ use mingle_core::matching::{
     self, policy::ALGORITHM, AnswerHead, Context, Direction, EventInput, MatchOptions, PairScore, Policy, Profile,
     RankedPair, TextTable,
 };
-use mingle_core::{IdempotencyKey, RunKind, RunStatus, Timestamp};
+use mingle_core::{parallel, IdempotencyKey, RunKind, RunStatus, Timestamp};
 use mingle_store::models::{Features, Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, StoredMatch};
 use mingle_store::Store;
 use serde_json::{json, Map, Value};
@@ -91,35 +91,21 @@ fn match_run_not_found(run_id: Option<&str>, event_id: &str) -> ServiceError {
     }
 }
 
-/// The match's ID: derived from the run and the pair, so it is the same from both sides.
 /// The engine's pairs as stored rows, on `threads` threads (at 50,000 attendees there are
 /// half a million, each with a hashed `match_id`).
 fn stored_matches(run_id: &str, input: &EventInput, pairs: Vec<RankedPair>, threads: usize) -> Vec<StoredMatch> {
     let id = |i: u32| input.profiles[i as usize].attendee_id.as_str();
-    let row = |p: RankedPair| StoredMatch {
+    parallel::map(pairs, threads, |p| StoredMatch {
         a_id: id(p.a).to_owned(),
         b_id: id(p.b).to_owned(),
         match_id: match_id(run_id, id(p.a), id(p.b)),
         a_rank: p.a_rank.map(i64::from),
         b_rank: p.b_rank.map(i64::from),
         score: p.score,
-    };
-    let mut chunks: Vec<Vec<RankedPair>> = Vec::new();
-    let mut rest = pairs;
-    let size = rest.len().div_ceil(threads.max(1)).max(1);
-    while rest.len() > size {
-        let tail = rest.split_off(size);
-        chunks.push(std::mem::replace(&mut rest, tail));
-    }
-    chunks.push(rest);
-    std::thread::scope(|scope| {
-        let row = &row;
-        let workers: Vec<_> =
-            chunks.into_iter().map(|c| scope.spawn(move || c.into_iter().map(row).collect::<Vec<_>>())).collect();
-        workers.into_iter().flat_map(|w| w.join().expect("a row-building thread")).collect()
     })
 }
 
+/// The match's ID: derived from the run and the pair, so it is the same from both sides.
 fn match_id(run_id: &str, a: &str, b: &str) -> String {
     let hash = fingerprint(&[run_id, a, b]);
     let mut bytes = [0u8; 16];
@@ -307,7 +293,7 @@ impl MatchingService {
         phase("input built");
         // Each search thread keeps a top-k of every attendee (about 200 MiB at 50,000), so
         // more threads buy little and cost memory.
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+        let threads = parallel::available().min(4);
         let options = MatchOptions { top_n, threads, exhaustive: false };
         let run_id = run.run_id.clone();
         let (policy, outcome, pairs) = tokio::task::spawn_blocking(move || {

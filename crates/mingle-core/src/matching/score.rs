@@ -17,6 +17,7 @@
 //! harmonic mean of the two directed scores: high only when both sides gain.
 
 use crate::goals::CATEGORIES;
+use crate::parallel::map_indices as parallel;
 use crate::vector::{dot, normalize, weighted_dot, Matrix};
 
 use super::answer::{sigmoid, AnswerHead};
@@ -98,20 +99,6 @@ fn mean_sd(xs: &[f32]) -> (f32, f32) {
     let mean = xs.iter().sum::<f32>() / xs.len() as f32;
     let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / xs.len() as f32;
     (mean, var.sqrt())
-}
-
-/// Runs `f` over `0..n` split into contiguous chunks on `threads` threads; the results
-/// come back in order.
-fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let chunk = n.div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| scope.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<T>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("a scoring thread panicked")).collect()
-    })
 }
 
 impl<'a> Prepared<'a> {
@@ -246,13 +233,20 @@ impl<'a> Prepared<'a> {
         (top_j, top)
     }
 
+    /// Rows of A's needs and of B's offers; no needs when B offers nothing (nothing
+    /// answers them, and `N(A→B)` is then 0).
+    fn pairings(&self, a: usize, b: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let offers = self.offer_at[b]..self.offer_at[b + 1];
+        let needs = if offers.is_empty() { 0..0 } else { self.need_at[a]..self.need_at[a + 1] };
+        (needs, offers)
+    }
+
     /// Each need of A (by its index among A's needs) with the offer of B that answers it
     /// best and that pairing's logit; none when B offers nothing.
     fn best_per_need(&self, a: usize, b: usize) -> impl Iterator<Item = (usize, usize, f32)> + '_ {
-        let oa = self.offer_at[b]..self.offer_at[b + 1];
-        let needs = if oa.is_empty() { 0..0 } else { self.need_at[a]..self.need_at[a + 1] };
+        let (needs, offers) = self.pairings(a, b);
         needs.enumerate().map(move |(ni, need)| {
-            let (oj, z) = self.best_offer(need, oa.clone());
+            let (oj, z) = self.best_offer(need, offers.clone());
             (ni, oj, z)
         })
     }
@@ -482,15 +476,15 @@ impl<'a> Prepared<'a> {
 
     /// `final_score` approximated on the projected vectors, for the second stage of
     /// candidate search: each need's best offer as the exact score takes it (which the
-    /// search's single dot product cannot), the principal's own distribution, category
-    /// and general similarity; no topic gate and no value alignment.
+    /// search's single dot product cannot), the topic gate on the projected cosine, the
+    /// principal's own distribution, category, value alignment and projected general
+    /// similarity.
     pub fn approximate(&self, reduced: &Reduced, a: usize, b: usize) -> f32 {
         let k = self.head.basis_rank();
         let gate = self.policy.topic_gate;
         let floor = self.policy.topic_floor;
         let answering = |a: usize, b: usize| {
-            let offers = self.offer_at[b]..self.offer_at[b + 1];
-            let needs = if offers.is_empty() { 0..0 } else { self.need_at[a]..self.need_at[a + 1] };
+            let (needs, offers) = self.pairings(a, b);
             Self::aggregate(needs.enumerate().map(|(ni, need)| {
                 let nv = reduced.needs.row(need);
                 let (oj, z) = offers

@@ -1,6 +1,7 @@
 //! Match runs' results in SQLite: written with the run's `succeeded` status in one
 //! transaction, read by run.
 
+use mingle_core::parallel;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -37,18 +38,8 @@ const ROWS: usize = 400;
 /// Each pair's scores as JSON, on every core before the write transaction starts (half a
 /// million pairs at 50,000 attendees; the transaction holds the only writer).
 fn scores_json(pairs: &[StoredMatch]) -> Vec<String> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
-    let size = pairs.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = pairs
-            .chunks(size)
-            .map(|c| {
-                scope.spawn(move || {
-                    c.iter().map(|m| serde_json::to_string(&m.score).unwrap_or_default()).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("a serializing thread")).collect()
+    parallel::map_indices(pairs.len(), parallel::available(), |i| {
+        serde_json::to_string(&pairs[i].score).unwrap_or_default()
     })
 }
 
