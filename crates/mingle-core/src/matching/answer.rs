@@ -1,12 +1,14 @@
 //! The answer score: does this offer answer this need?
 //!
-//! Raw cosine similarity of sentence embeddings measures topic, not whether an offer
-//! gives what a need asks for (on mingle's labelled need/offer pairs its ROC AUC is 0.13:
-//! a course about seed funding is closer to "seed funding" than an angel cheque is). The
-//! answer head is a small model on top of the frozen embeddings, trained by
-//! `scripts/train_answer_head.py` on hand-written answering pairs, hard negatives that
-//! share the topic but do not answer (the course, the journalist, the tool vendor, the
-//! competitor) and random off-topic pairs. Its logit for need `n` and offer `o`
+//! Raw cosine similarity of the published model's embeddings measures topic, not whether
+//! an offer gives what a need asks for (on mingle's labelled need/offer pairs its ROC AUC
+//! is 0.13: a course about seed funding is closer to "seed funding" than an angel cheque
+//! is). The encoder is therefore fine-tuned (mingle-encoder's answer adapter) on
+//! hand-written answering pairs, hard negatives that share the topic but do not answer
+//! (the course, the journalist, the tool vendor, the competitor) and random off-topic
+//! pairs, and the bundled head (`answer-cosine-v1`, `scripts/train_answer_encoder.py`)
+//! calibrates its cosine. The format also carries what the earlier heads on frozen
+//! embeddings (`scripts/train_answer_head.py`) used; its logit for need `n` and offer `o`
 //! (unit embeddings) with cue flags `c_n`, `c_o` (which kind of thing each side names:
 //! money, a hire, a service, coverage, teaching...) is
 //!
@@ -271,10 +273,23 @@ mod tests {
     #[test]
     fn cue_flags_equal_a_substring_test_of_every_phrase() {
         // The definition the trainer uses: group k fires when " " + phrase + " " is a
-        // substring of the padded, normalized text.
-        let file: serde_json::Value = serde_json::from_str(include_str!("answer_head.json")).unwrap();
-        let groups: Vec<Vec<String>> = serde_json::from_value(file["cues"].clone()).unwrap();
-        let h = AnswerHead::bundled();
+        // substring of the padded, normalized text. (The bundled head has no cue groups
+        // since answer-cosine-v1; the earlier heads' format is still read.)
+        let groups: Vec<Vec<String>> = serde_json::from_value(serde_json::json!([
+            ["angel", "cheques", "pre-seed"],
+            ["hiring", "CTO", "a job"],
+            ["course", "bootcamp", "tutorial"],
+            ["available from", "ex-Google"],
+            ["studio", "lab equipment"],
+            ["lab equipment", "wholesale"]
+        ]))
+        .unwrap();
+        let width = 2 + groups.len();
+        let head = serde_json::json!({"version": "t", "dimension": 2, "cues": groups,
+            "diag": [1.0, 1.0], "need_proj": [vec![0.0; width]], "offer_proj": [vec![0.0; width]],
+            "need_bias": vec![0.0; width], "offer_bias": vec![0.0; width], "bias": 0.0,
+            "basis": [[1.0, 0.0]]});
+        let h = AnswerHead::from_json(&head.to_string()).unwrap();
         for text in [
             "I write $50k angel cheques into pre-seed fintech; also hiring a CTO",
             "Weekend bootcamp: React Native from zero to the App Store",

@@ -263,7 +263,8 @@ pub fn match_event(input: &EventInput, policy: &Policy, options: MatchOptions) -
         let found = candidates::top_k_symmetric(&x, &y, wide, threads);
         drop((x, y));
         if wide > keep {
-            prepared.shortlist(&reduced, &found, keep, threads)
+            let shortlist = (options.top_n + policy.shortlist_candidates).clamp(keep, wide);
+            prepared.shortlist(&reduced, &found, shortlist, threads)
         } else {
             found
         }
@@ -385,8 +386,7 @@ mod tests {
     #[test]
     fn the_topic_gate_takes_down_off_topic_pairings_only() {
         let input = event(40, 7);
-        let gated = Policy::default();
-        assert!(gated.topic_gate > 0.0 && gated.topic_floor > 0.0);
+        let gated = Policy { topic_gate: 8.0, topic_floor: 0.2, ..Policy::default() };
         let open = Policy { topic_gate: 0.0, ..Policy::default() };
         let (with, without) = (
             score::Prepared::new(&input, &gated, AnswerHead::bundled(), 2),
@@ -397,6 +397,35 @@ mod tests {
         // Random unit vectors in 384 dimensions are nearly orthogonal: below the floor.
         let (a, b) = (with.pair_score(2, 7), without.pair_score(2, 7));
         assert!(a.needs_to_offers < b.needs_to_offers, "{} vs {}", a.needs_to_offers, b.needs_to_offers);
+    }
+
+    #[test]
+    fn the_hub_correction_takes_down_an_offer_close_to_every_need() {
+        // Attendee 2 offers the mean of everyone's needs: near every need, answering none.
+        let mut input = event(40, 9);
+        let mut hub = vec![0.0f32; 384];
+        for p in &input.profiles {
+            for &n in &p.needs {
+                hub.iter_mut().zip(input.texts.vector(n)).for_each(|(h, x)| *h += x);
+            }
+        }
+        crate::vector::normalize(&mut hub);
+        input.profiles[2].offers = vec![input.texts.push("happy to help with anything".into(), &hub)];
+        let (corrected, plain) = (Policy { hub: 1.0, ..Policy::default() }, Policy { hub: 0.0, ..Policy::default() });
+        let (with, without) = (
+            score::Prepared::new(&input, &corrected, AnswerHead::bundled(), 2),
+            score::Prepared::new(&input, &plain, AnswerHead::bundled(), 2),
+        );
+        // Where attendee 2 ranks among 5's targets by how well their offers answer 5's
+        // needs. The correction shifts every offer by its own mean logit, so it is the
+        // rank, not the probability, that says the hub went down.
+        let rank = |p: &score::Prepared| {
+            let hub = p.pair_score(5, 2).needs_to_offers;
+            (0..40).filter(|&b| b != 5 && b != 2 && p.pair_score(5, b).needs_to_offers > hub).count() + 1
+        };
+        let (corrected_rank, plain_rank) = (rank(&with), rank(&without));
+        assert!(plain_rank <= 3, "the hub offer is among the best answers without the correction: {plain_rank}");
+        assert!(corrected_rank > plain_rank + 5, "{corrected_rank} vs {plain_rank}");
     }
 
     #[test]

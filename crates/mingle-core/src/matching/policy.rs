@@ -34,18 +34,22 @@ pub struct Policy {
     pub relative: f32,
     /// How much of each offer's mean logit against the event's needs is taken off its
     /// logits (0: none; 1: CSLS-like), so that hub offers stop outranking specific ones.
+    /// Off by default since the encoder's answer adapter (0.5 before; the tuning bank
+    /// did no worse without it).
     pub hub: f32,
     /// Topic gate: an item pairing whose embeddings' cosine is below `topic_floor` loses
-    /// `topic_gate` logits per unit of the shortfall. The answer head's "which kind
-    /// answers which" term can fire across topics (a need for "a buyer for my shares"
-    /// and an offer "I sell toy lines"); an answer is about the need's subject too.
+    /// `topic_gate` logits per unit of the shortfall. It was for the bilinear "which kind
+    /// answers which" term of the heads on frozen vectors, which could fire across topics
+    /// (a need for "a buyer for my shares" and an offer "I sell toy lines"); the current
+    /// head has no such term, so it is off by default (8 before).
     pub topic_gate: f32,
     pub topic_floor: f32,
     /// Within value alignment: shared interests, shared goal, fit with the objectives.
     pub value_parts: [f32; 3],
     /// An item pairing quoted as a reason needs at least this answer probability.
     pub reason_floor: f32,
-    /// Candidates per principal kept by the search before exact rescoring, beyond `top_n`.
+    /// Candidates per principal kept by the search before exact rescoring, beyond `top_n`
+    /// (when the second stage does not run).
     pub extra_candidates: usize,
     /// At most this many candidates per principal found by the search's dot product,
     /// beyond `top_n`, and at most `search_budget` in all; when that is more than
@@ -56,6 +60,10 @@ pub struct Policy {
     /// from about 31,000 (at 50,000, 400 would cost 24 s).
     pub search_candidates: usize,
     pub search_budget: usize,
+    /// Candidates per principal kept by the second stage, beyond `top_n` (where it runs:
+    /// it is affordable there, and with the answer adapter 150 held 0.989 of the exact
+    /// top-10 at 5,000 attendees, 200 0.993).
+    pub shortlist_candidates: usize,
     /// Weight of general similarity in the candidate search's approximate score.
     pub candidate_general: f32,
 }
@@ -69,14 +77,15 @@ impl Default for Policy {
             value: 0.10,
             general: 0.15,
             relative: 0.5,
-            hub: 0.5,
-            topic_gate: 8.0,
+            hub: 0.0,
+            topic_gate: 0.0,
             topic_floor: 0.2,
             value_parts: [0.5, 0.2, 0.3],
             reason_floor: 0.35,
             extra_candidates: 150,
             search_candidates: 1000,
             search_budget: 5_000_000,
+            shortlist_candidates: 200,
             candidate_general: 8.0,
         }
     }

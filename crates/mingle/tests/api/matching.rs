@@ -122,7 +122,10 @@ async fn a_match_run_serves_reciprocal_explained_matches() {
     for key in ["input_hash", "context_snapshot_id"] {
         assert!(run["snapshot_metadata"][key].as_str().is_some_and(|v| !v.is_empty()), "{key}: {run}");
     }
-    assert!(run["version_metadata"]["algorithm_version"].as_str().unwrap().starts_with("match-v2+answer-head-v3+"));
+    assert!(run["version_metadata"]["algorithm_version"]
+        .as_str()
+        .unwrap()
+        .starts_with("match-v2+answer-cosine-v1+goal-head-v2"));
     assert!(run["version_metadata"]["policy_version"].as_str().unwrap().starts_with("policy_"));
 
     // The run enriched every attendee first (none had been enriched).

@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""Trains the encoder's answer adapter: low-rank updates (LoRA) to all-MiniLM-L6-v2 so
+that a need's embedding lies near the offers that answer it, where the published model
+puts it near everything on its topic (and a head on frozen vectors could not undo that).
+
+Trains low-rank adapters on every linear layer of the encoder with an in-batch contrastive
+loss (each need against its answer, the other needs' answers as random negatives, and one
+hard negative of its own record: course, press, vendor, competitor...), on the answer
+head's training records only (`mingle-encoder/benches/data/answers_train_*.jsonl`). Then
+prints, for the frozen and the tuned encoder:
+  * on a validation split of the training records (20 domains held back from training):
+    ROC AUC of need/offer cosine, answers against hard and random negatives;
+  * with --tune-bank: the matching benchmark's tuning event (bank 1, 500 attendees, the
+    same generator and seed as `cargo bench -p mingle --bench matching_quality`), with the
+    benchmark's "cosine needs/offers, harmonic mean" baseline;
+  * with --heldout: ROC AUC on `need_offer_pairs.jsonl` (held out: counts as a look).
+
+Needs torch, transformers and safetensors (pip). CPU only; about 22 min on 2 cores for
+the default 3 epochs. Writes the adapter mingle bundles (--save) and the calibrated answer
+head (--head); the goal head must then be retrained on the new vectors
+(scripts/train_goal_head.py), and the encoder's reference fixture regenerated
+(scripts/reference_embeddings.py --adapter):
+
+    python3 scripts/train_answer_encoder.py --tune-bank \
+        --save crates/mingle-encoder/src/answer_adapter.safetensors \
+        --head crates/mingle-core/src/matching/answer_head.json
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer, BertModel
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENC_DATA = os.path.join(ROOT, "crates/mingle-encoder/benches/data")
+BANK_DATA = os.path.join(ROOT, "crates/mingle/benches/data")
+MODEL_DIR = os.environ.get(
+    "MINGLE_MODEL_DIR", os.path.expanduser("~/.cache/mingle/models/all-MiniLM-L6-v2")
+)
+
+
+class LoRA(torch.nn.Module):
+    """y = W x + (alpha / r) B A x, with W frozen and B starting at zero."""
+
+    def __init__(self, base: torch.nn.Linear, rank: int, alpha: float):
+        super().__init__()
+        self.base = base
+        self.a = torch.nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(base.in_features))
+        self.b = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+        self.scale = alpha / rank
+
+    def forward(self, x):
+        return self.base(x) + (x @ self.a.t() @ self.b.t()) * self.scale
+
+
+def add_lora(model, rank, alpha):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Linear) and "pooler" not in f"{name}.{child_name}":
+                setattr(module, child_name, LoRA(child, rank, alpha))
+
+
+def embed(model, tok, texts, batch=128, grad=False):
+    out = []
+    for i in range(0, len(texts), batch):
+        enc = tok(texts[i : i + batch], padding=True, truncation=True, max_length=128, return_tensors="pt")
+        with torch.set_grad_enabled(grad):
+            h = model(**enc).last_hidden_state
+            m = enc["attention_mask"].unsqueeze(-1).float()
+            v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(v, dim=-1))
+    return torch.cat(out)
+
+
+def auc(pos, neg):
+    pos, neg = np.asarray(pos), np.asarray(neg)
+    scores = np.concatenate([pos, neg])
+    ranks = scores.argsort().argsort() + 1.0
+    return (ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def records():
+    out = []
+    for path in sorted(glob.glob(os.path.join(ENC_DATA, "answers_train_*.jsonl"))):
+        for line in open(path):
+            if line.strip():
+                out.append(json.loads(line))
+    return out
+
+
+def validation_auc(model, tok, val, rng):
+    texts = sorted({r["need"] for r in val} | {a for r in val for a in r["answers"]} | {h["text"] for r in val for h in r["hard"]})
+    vec = dict(zip(texts, embed(model, tok, texts).numpy()))
+    pos, hard, rand = [], [], []
+    for r in val:
+        n = vec[r["need"]]
+        pos += [float(n @ vec[a]) for a in r["answers"]]
+        hard += [float(n @ vec[h["text"]]) for h in r["hard"]]
+        other = val[rng.randrange(len(val))]
+        if other["domain"] != r["domain"]:
+            rand += [float(n @ vec[a]) for a in other["answers"]]
+    return auc(pos, hard + rand), auc(pos, hard), auc(pos, rand)
+
+
+# The matching benchmark's generator, line for line (crates/mingle/benches/matching_quality.rs).
+M64 = (1 << 64) - 1
+
+
+class Rng:
+    def __init__(self, seed):
+        self.s = seed
+
+    def next(self):
+        s = self.s
+        s ^= s >> 12
+        s ^= (s << 25) & M64
+        s ^= s >> 27
+        self.s = s
+        return (s * 0x2545F4914F6CDD1D) & M64
+
+    def below(self, n):
+        return self.next() % n
+
+    def chance(self, p):
+        return (self.next() % 1_000_000) / 1e6 < p
+
+
+def generate(templates, fillers, size, seed):
+    rng = Rng(seed)
+    vague = [f for f in fillers if f["kind"] == "vague"]
+    people, planted = [], []
+
+    def pick(options):
+        return options[rng.below(len(options))]
+
+    def person(p):
+        needs = [pick(p["need"])]
+        offers = [pick(p["offer"])]
+        if rng.chance(0.25):
+            needs.append(pick(vague[rng.below(len(vague))]["need"]))
+        if rng.chance(0.25):
+            offers.append(pick(vague[rng.below(len(vague))]["offer"]))
+        people.append({"goal": pick(p["goal"]), "needs": needs, "offers": offers})
+        return len(people) - 1
+
+    for t in templates:
+        a = person(t["a"])
+        b = person(t["b"])
+        trap = person(t["trap"]) if "trap" in t else None
+        one_sided = person(t["one_sided"])
+        planted.append((a, b, trap, one_sided))
+    f = 0
+    while len(people) < size:
+        person(fillers[f % len(fillers)])
+        f += 1
+    order = list(range(len(people)))
+    for i in range(len(order) - 1, 0, -1):
+        j = rng.below(i + 1)
+        order[i], order[j] = order[j], order[i]
+    position = [0] * len(people)
+    for new, old in enumerate(order):
+        position[old] = new
+    shuffled = [people[old] for old in order]
+    planted = [tuple(None if x is None else position[x] for x in p) for p in planted]
+    return shuffled, planted
+
+
+def bank_event(name, size, seed):
+    load = lambda f: [json.loads(l) for l in open(os.path.join(BANK_DATA, f)) if l.strip()]
+    return generate(load(name), load("match_fillers.jsonl"), size, seed)
+
+
+def cosine_baseline(model, tok, people, planted):
+    """The benchmark's 'MiniLM cosine needs/offers' baseline: unit mean of each side's
+    vectors, harmonic mean of both directions, ties against the counterpart."""
+    texts = sorted({t for p in people for t in p["needs"] + p["offers"]})
+    vec = dict(zip(texts, embed(model, tok, texts).numpy()))
+
+    def unit_mean(ts):
+        m = np.sum([vec[t] for t in ts], axis=0)
+        return m / np.linalg.norm(m)
+
+    needs = np.stack([unit_mean(p["needs"]) for p in people])
+    offers = np.stack([unit_mean(p["offers"]) for p in people])
+    s = np.clip(needs @ offers.T, 0, None)  # s[a, b]: a's needs against b's offers
+    st = s.T
+    score = np.where(s + st > 0, 2 * s * st / np.where(s + st > 0, s + st, 1), 0.0).astype(np.float32)
+    n = len(people)
+    at, rr, traps, one_sided, count = [0, 0, 0], 0.0, [0, 0], [0, 0], 0
+    for a, b, trap, os_ in planted:
+        for p, c in ((a, b), (b, a)):
+            row = score[p]
+            mask = np.ones(n, bool)
+            mask[[p, c]] = False
+            r = 1 + int((row[mask] >= row[c]).sum())
+            count += 1
+            for k, lim in enumerate((1, 5, 10)):
+                at[k] += r <= lim
+            rr += 1 / r if r <= 10 else 0
+        cp = score[a, b]
+        if trap is not None:
+            traps[1] += 1
+            traps[0] += score[a, trap] >= cp
+        one_sided[1] += 1
+        one_sided[0] += score[a, os_] >= cp
+    return (
+        f"R@1 {at[0]/count:.3f}  R@5 {at[1]/count:.3f}  R@10 {at[2]/count:.3f}  MRR@10 {rr/count:.3f}  "
+        f"trap {traps[0]/traps[1]:.3f} ({traps[0]}/{traps[1]})  one-sided {one_sided[0]/one_sided[1]:.3f} ({one_sided[0]}/{one_sided[1]})"
+    )
+
+
+def heldout_auc(model, tok):
+    rows = [json.loads(l) for l in open(os.path.join(ENC_DATA, "need_offer_pairs.jsonl")) if l.strip()]
+    texts = sorted({r["need"] for r in rows} | {r["offer"] for r in rows})
+    vec = dict(zip(texts, embed(model, tok, texts).numpy()))
+    s = [float(vec[r["need"]] @ vec[r["offer"]]) for r in rows]
+    return auc([x for x, r in zip(s, rows) if r["label"] == 1], [x for x, r in zip(s, rows) if r["label"] == 0])
+
+
+def report(tag, model, tok, val, args):
+    model.eval()
+    a = validation_auc(model, tok, val, random.Random(7))
+    print(f"[{tag}] validation AUC mixed {a[0]:.3f} hard {a[1]:.3f} random {a[2]:.3f}", flush=True)
+    if args.tune_bank:
+        people, planted = bank_event("match_bank_1.jsonl", 500, 11)
+        print(f"[{tag}] tune bank 1, 500 attendees, cosine needs/offers: {cosine_baseline(model, tok, people, planted)}", flush=True)
+    if args.heldout:
+        print(f"[{tag}] HELD OUT need_offer_pairs.jsonl cosine AUC {heldout_auc(model, tok):.3f}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=96)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--scale", type=float, default=20.0)
+    ap.add_argument("--val-domains", type=int, default=20)
+    ap.add_argument("--hard-per-need", type=int, default=2, help="hard negatives of its own record per need in a batch")
+    ap.add_argument("--tune-bank", action="store_true")
+    ap.add_argument("--heldout", action="store_true")
+    ap.add_argument("--save", help="write the adapter (safetensors) here")
+    ap.add_argument("--load", help="start from this adapter (with --epochs 0: evaluate it)")
+    ap.add_argument("--head", help="fit the calibrated answer head on the validation domains and write it here")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    rng = random.Random(0)
+
+    recs = records()
+    domains = sorted({r["domain"] for r in recs})
+    val_domains = set(random.Random(1).sample(domains, args.val_domains))
+    train = [r for r in recs if r["domain"] not in val_domains and r["answers"]]
+    val = [r for r in recs if r["domain"] in val_domains and r["answers"]]
+    print(f"{len(train)} training needs over {len(domains) - len(val_domains)} domains; {len(val)} validation needs over {len(val_domains)} domains", flush=True)
+
+    tok = AutoTokenizer.from_pretrained(MODEL_DIR)
+    model = BertModel.from_pretrained(MODEL_DIR, add_pooling_layer=False)
+    if not args.load:
+        report("frozen", model, tok, val, args)
+
+    add_lora(model, args.rank, 2 * args.rank)
+    if args.load:
+        load_adapter(model, args.load)
+        report("loaded", model, tok, val, args)
+    params = [p for p in model.parameters() if p.requires_grad]
+    print(f"adapter parameters: {sum(p.numel() for p in params):,}", flush=True)
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    steps = max(1, args.epochs * math.ceil(len(train) / args.batch))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * max(0.0, 1 - s / steps))
+    step = 0
+    for epoch in range(args.epochs):
+        model.train()
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        start, total = time.time(), 0.0
+        for i in range(0, len(order), args.batch):
+            batch = [train[j] for j in order[i : i + args.batch]]
+            needs = [r["need"] for r in batch]
+            answers = [rng.choice(r["answers"]) for r in batch]
+            hard = [h["text"] for r in batch for h in rng.sample(r["hard"], min(args.hard_per_need, len(r["hard"])))]
+            v = embed(model, tok, needs + answers + hard, batch=10_000, grad=True)
+            n, o = v[: len(batch)], v[len(batch) :]
+            logits = args.scale * n @ o.t()
+            target = torch.arange(len(batch))
+            # need -> offer over all answers and hard negatives; answer -> need over needs.
+            loss = torch.nn.functional.cross_entropy(logits, target) + 0.5 * torch.nn.functional.cross_entropy(
+                logits[:, : len(batch)].t(), target
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            total += loss.item()
+            if step % 20 == 0:
+                print(f"epoch {epoch} step {step}/{steps} loss {total / (i // args.batch + 1):.3f} {time.time() - start:.0f}s", flush=True)
+        report(f"epoch {epoch}", model, tok, val, args)
+    if args.save:
+        save_adapter(model, args.save)
+    if args.head:
+        fit_head(model, tok, val, train, args.head)
+
+
+def load_adapter(model, path):
+    """Reads an adapter written by save_adapter back into the LoRA layers."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(path)
+    for name, module in model.named_modules():
+        if isinstance(module, LoRA):
+            module.a.data = tensors[f"{name}.lora_a"].float()
+            module.b.data = tensors[f"{name}.lora_b"].float() / module.scale
+
+
+def fit_head(model, tok, val, train, path, basis_rank=48):
+    """The answer head over tuned embeddings: a calibrated cosine, logit = k cos + b,
+    fitted by logistic regression on the validation domains (which the adapter never saw):
+    answers against hard and random negatives, weighted to equal mass. Written in the
+    answer head's JSON format with no cue groups and a zero bilinear term; its basis (for
+    candidate search) is the top right singular vectors of the training texts' vectors."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from reference_embeddings import dump_head_json
+
+    model.eval()
+    rng = random.Random(3)
+    texts = sorted({r["need"] for r in val} | {a for r in val for a in r["answers"]} | {h["text"] for r in val for h in r["hard"]})
+    vec = dict(zip(texts, embed(model, tok, texts).numpy()))
+    xs, ys = [], []
+    for r in val:
+        n = vec[r["need"]]
+        xs += [float(n @ vec[a]) for a in r["answers"]]
+        ys += [1] * len(r["answers"])
+        xs += [float(n @ vec[h["text"]]) for h in r["hard"]]
+        ys += [0] * len(r["hard"])
+        for _ in range(2):
+            other = val[rng.randrange(len(val))]
+            if other["domain"] != r["domain"]:
+                xs.append(float(n @ vec[rng.choice(other["answers"])]))
+                ys.append(0)
+    x, y = np.array(xs), np.array(ys, float)
+    w = np.where(y == 1, 0.5 / y.sum(), 0.5 / (1 - y).sum())
+    k, b = 10.0, -5.0
+    for _ in range(2000):  # Newton's method on two parameters
+        p = 1 / (1 + np.exp(-(k * x + b)))
+        g = np.array([np.sum(w * (p - y) * x), np.sum(w * (p - y))])
+        h = np.array([[np.sum(w * p * (1 - p) * x * x), np.sum(w * p * (1 - p) * x)], [np.sum(w * p * (1 - p) * x), np.sum(w * p * (1 - p))]])
+        step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
+        k, b = k - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    print(f"calibration on {len(x)} validation pairs: logit = {k:.3f} cos {b:+.3f}", flush=True)
+    sample = sorted({r["need"] for r in train} | {a for r in train for a in r["answers"]})
+    m = embed(model, tok, sample).numpy().astype(np.float64)
+    basis = np.linalg.svd(m, full_matrices=False)[2][:basis_rank]
+    dim = m.shape[1]
+    head = {
+        "version": "answer-cosine-v1",
+        "dimension": dim,
+        "cues": [],
+        "diag": [round(k, 6)] * dim,
+        "need_proj": [[0.0] * dim],
+        "offer_proj": [[0.0] * dim],
+        "need_bias": [0.0] * dim,
+        "offer_bias": [0.0] * dim,
+        "bias": round(b, 6),
+        "basis": [[round(float(v), 6) for v in row] for row in basis],
+    }
+    open(path, "w").write(dump_head_json(head, {"need_proj", "offer_proj", "basis"}))
+    print(f"wrote the answer head to {path}", flush=True)
+
+
+def save_adapter(model, path):
+    """Writes `<layer>.lora_a` (r x in) and `<layer>.lora_b` (out x r, the scale folded in)
+    for every adapted layer, as float16 safetensors: what mingle-encoder merges at load."""
+    from safetensors.torch import save_file
+
+    tensors = {}
+    for name, module in model.named_modules():
+        if isinstance(module, LoRA):
+            tensors[f"{name}.lora_a"] = module.a.detach().half().contiguous()
+            tensors[f"{name}.lora_b"] = (module.b.detach() * module.scale).half().contiguous()
+    save_file(tensors, path)
+    print(f"wrote {len(tensors) // 2} adapted layers to {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
