@@ -130,9 +130,10 @@ def embed_cached(texts, cache_path, encoder="numpy"):
 
     key = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
     cache = dict(np.load(cache_path)) if os.path.exists(cache_path) else {}
-    # The cache names its encoder; one written before it did is taken as it is.
+    # The cache names its encoder and adapter; an untagged one (written before caches
+    # named them, so by the published model) is refused like any other.
     want = encoder_tag(encoder)
-    tag = str(cache.pop("encoder", want))
+    tag = str(cache.pop("encoder", "untagged")) if cache else want
     if tag != want:
         raise SystemExit(f"{cache_path} holds {tag} embeddings, not {want}: use another cache file")
     save = lambda: np.savez(cache_path, encoder=np.array(want), **cache)

@@ -4,8 +4,8 @@ that a need's embedding lies near the offers that answer it, where the published
 puts it near everything on its topic (and a head on frozen vectors could not undo that).
 
 Trains low-rank adapters on every linear layer of the encoder with an in-batch contrastive
-loss (each need against its answer, the other needs' answers as random negatives, and one
-hard negative of its own record: course, press, vendor, competitor...), on the answer
+loss (each need against its answer, the other needs' answers as random negatives, and two
+hard negatives of its own record: course, press, vendor, competitor...), on the answer
 head's training records only (`mingle-encoder/benches/data/answers_train_*.jsonl`). Then
 prints, for the frozen and the tuned encoder:
   * on a validation split of the training records (20 domains held back from training):
@@ -72,7 +72,8 @@ def add_lora(model, rank, alpha):
 def embed(model, tok, texts, batch=128, grad=False):
     out = []
     for i in range(0, len(texts), batch):
-        enc = tok(texts[i : i + batch], padding=True, truncation=True, max_length=128, return_tensors="pt")
+        # 256 tokens, as mingle-encoder truncates.
+        enc = tok(texts[i : i + batch], padding=True, truncation=True, max_length=256, return_tensors="pt")
         with torch.set_grad_enabled(grad):
             h = model(**enc).last_hidden_state
             m = enc["attention_mask"].unsqueeze(-1).float()
@@ -307,6 +308,7 @@ def main():
         report(f"epoch {epoch}", model, tok, val, args)
     if args.save:
         save_adapter(model, args.save)
+        load_adapter(model, args.save)  # the head is fitted on the float16 weights mingle ships
     if args.head:
         fit_head(model, tok, val, train, args.head)
 

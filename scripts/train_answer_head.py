@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """Trains the answer head: does this OFFER answer this NEED? (crates/mingle-core/src/matching/answer.rs)
 
+History: heads v1-v3 were trained by this script on the published model's embeddings.
+The bundled head is now `answer-cosine-v1` from scripts/train_answer_encoder.py, which
+fine-tunes the encoder instead. Embeddings here come from mingle's encoder, so a run of
+this script trains on the adapted encoder's vectors (version answer-head-v4) and
+overwrites the bundled head: a candidate to measure, not the shipped head.
+
 Cosine similarity of all-MiniLM-L6-v2 embeddings measures topic, not whether an offer
 gives what a need asks for: "a course on seed fundraising" is closer to "seed funding for
 our app" than "I write $50k angel cheques" is. The head is a small model on top of the
@@ -114,7 +120,7 @@ OUT = os.path.join(ROOT, "crates/mingle-core/src/matching/answer_head.json")
 # Which encoder embeds the texts: "rust" (mingle's own, what a match run uses) or "numpy"
 # (scripts/reference_embeddings.py, independent but some 30 times slower).
 ENCODER = "rust"
-VERSION = "answer-head-v3"
+VERSION = "answer-head-v4"  # v4: on the adapted encoder (answers-v1); v1-v3 on the published model
 
 SEED = 20240611
 RANDOM_PER_NEED = 2

@@ -27,7 +27,9 @@ rounded to 6 decimals; the held-out score printed here is computed with the roun
 Deterministic: same inputs give a byte-identical head file. Takes about a minute once the
 embeddings are cached (GOAL_EMBED_CACHE, default /tmp/mingle-goal-embeddings-rust.npz).
 
-Needs numpy, tokenizers, safetensors (pip) and the model (scripts/fetch-model).
+Needs numpy, tokenizers, safetensors (pip), the model (scripts/fetch-model) and the
+Rust toolchain (the embeddings come from `cargo run --release -p mingle-encoder
+--example embed`).
 
     python3 scripts/train_goal_head.py               # train, write head, evaluate
     python3 scripts/train_goal_head.py --no-heldout  # same, without reading goals.jsonl

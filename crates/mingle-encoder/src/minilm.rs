@@ -66,25 +66,42 @@ fn failed(e: impl std::fmt::Display) -> EncoderError {
 }
 
 /// Adds each `<layer>.lora_b · <layer>.lora_a` of the adapter to `<layer>.weight`. Every
-/// pair must name a weight of the model with the product's shape.
+/// tensor must be one of such a pair, every pair must name a weight of the model with the
+/// product's shape, and there must be at least one: a partial or empty adapter is refused
+/// rather than loaded under the adapter's name.
 fn apply_adapter(tensors: &mut HashMap<String, Tensor>, adapter: &[u8]) -> Result<(), EncoderError> {
-    let corrupt = |e: candle_core::Error| EncoderError::Corrupt(format!("answer adapter: {e}"));
-    let low_rank = candle_core::safetensors::load_buffer(adapter, &candle_core::Device::Cpu).map_err(corrupt)?;
+    let corrupt = |what: String| EncoderError::Corrupt(format!("answer adapter: {what}"));
+    let low_rank = candle_core::safetensors::load_buffer(adapter, &candle_core::Device::Cpu)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let mut merged = 0;
+    for name in low_rank.keys() {
+        let paired = match (name.strip_suffix(".lora_a"), name.strip_suffix(".lora_b")) {
+            (Some(layer), _) => low_rank.contains_key(&format!("{layer}.lora_b")),
+            (_, Some(layer)) => low_rank.contains_key(&format!("{layer}.lora_a")),
+            _ => false,
+        };
+        if !paired {
+            return Err(corrupt(format!("{name} is not one of a lora_a/lora_b pair")));
+        }
+    }
     for (name, a) in &low_rank {
         let Some(layer) = name.strip_suffix(".lora_a") else { continue };
-        let b = low_rank
-            .get(&format!("{layer}.lora_b"))
-            .ok_or_else(|| EncoderError::Corrupt(format!("answer adapter: {layer}.lora_b missing")))?;
+        let b = &low_rank[&format!("{layer}.lora_b")];
         let key = format!("{layer}.weight");
-        let weight = tensors
-            .get(&key)
-            .ok_or_else(|| EncoderError::Corrupt(format!("answer adapter: the model has no {key}")))?;
-        let delta = b.to_dtype(DType::F32).and_then(|b| b.matmul(&a.to_dtype(DType::F32)?)).map_err(corrupt)?;
+        let weight = tensors.get(&key).ok_or_else(|| corrupt(format!("the model has no {key}")))?;
+        let delta = b
+            .to_dtype(DType::F32)
+            .and_then(|b| b.matmul(&a.to_dtype(DType::F32)?))
+            .map_err(|e| corrupt(format!("{layer}: {e}")))?;
         if delta.dims() != weight.dims() {
-            return Err(EncoderError::Corrupt(format!("answer adapter: {layer} has the wrong shape")));
+            return Err(corrupt(format!("{layer} has the wrong shape")));
         }
-        let merged = weight.to_dtype(DType::F32).and_then(|w| w + delta).map_err(corrupt)?;
-        tensors.insert(key, merged);
+        let sum = weight.to_dtype(DType::F32).and_then(|w| w + delta).map_err(|e| corrupt(e.to_string()))?;
+        tensors.insert(key, sum);
+        merged += 1;
+    }
+    if merged == 0 {
+        return Err(corrupt("no layers".into()));
     }
     Ok(())
 }
@@ -208,5 +225,51 @@ impl Encoder for MiniLm {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn bytes(tensors: &[(&str, Tensor)]) -> Vec<u8> {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let map: HashMap<String, Tensor> = tensors.iter().map(|(k, t)| ((*k).to_owned(), t.clone())).collect();
+        candle_core::safetensors::save(&map, file.path()).unwrap();
+        std::fs::read(file.path()).unwrap()
+    }
+
+    fn model() -> HashMap<String, Tensor> {
+        let w = Tensor::new(&[[1.0f32, 0.0], [0.0, 1.0], [2.0, 2.0]], &Device::Cpu).unwrap();
+        HashMap::from([("l.weight".to_owned(), w)])
+    }
+
+    #[test]
+    fn the_adapter_adds_b_times_a_to_the_weight() {
+        let a = Tensor::new(&[[1.0f32, 2.0]], &Device::Cpu).unwrap(); // rank 1 × in 2
+        let b = Tensor::new(&[[1.0f32], [0.0], [-1.0]], &Device::Cpu).unwrap(); // out 3 × rank 1
+        let mut tensors = model();
+        apply_adapter(&mut tensors, &bytes(&[("l.lora_a", a), ("l.lora_b", b)])).unwrap();
+        let merged = tensors["l.weight"].to_vec2::<f32>().unwrap();
+        assert_eq!(merged, vec![vec![2.0, 2.0], vec![0.0, 1.0], vec![1.0, 0.0]]);
+    }
+
+    #[test]
+    fn a_partial_empty_or_mismatched_adapter_is_refused() {
+        let a = Tensor::new(&[[1.0f32, 2.0]], &Device::Cpu).unwrap();
+        let b = Tensor::new(&[[1.0f32], [0.0], [-1.0]], &Device::Cpu).unwrap();
+        let wide = Tensor::new(&[[1.0f32, 2.0, 3.0]], &Device::Cpu).unwrap();
+        let cases = [
+            bytes(&[("l.lora_a", a.clone())]),
+            bytes(&[("l.lora_a", a.clone()), ("l.lora_b", b.clone()), ("l.scale", a.clone())]),
+            bytes(&[("m.lora_a", a.clone()), ("m.lora_b", b.clone())]),
+            bytes(&[("l.lora_a", wide), ("l.lora_b", b)]),
+            bytes(&[]),
+        ];
+        for adapter in cases {
+            let mut tensors = model();
+            assert!(matches!(apply_adapter(&mut tensors, &adapter), Err(EncoderError::Corrupt(_))));
+        }
     }
 }
