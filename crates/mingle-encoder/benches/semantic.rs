@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use mingle_core::goals::{GoalClassifier, CATEGORIES};
 use mingle_core::matching::AnswerHead;
-use mingle_encoder::{cosine, Encoder};
+use mingle_encoder::{cosine, Encoder, MiniLm};
 use serde_json::Value;
 
 fn lines(path: &str) -> Vec<Value> {
@@ -47,14 +47,15 @@ fn roc_auc(scored: &[(f32, bool)]) -> f64 {
 }
 
 fn main() {
-    let encoder = common::load();
-    let embed_all = |texts: Vec<&str>| -> HashMap<String, Vec<f32>> {
+    let (encoder, base) = (common::load(), common::load_base());
+    let embed_with = |encoder: &MiniLm, texts: Vec<&str>| -> HashMap<String, Vec<f32>> {
         let mut unique: Vec<&str> = texts;
         unique.sort_unstable();
         unique.dedup();
         let vectors = encoder.encode(&unique).unwrap();
         unique.into_iter().map(str::to_owned).zip(vectors).collect()
     };
+    let embed_all = |texts: Vec<&str>| embed_with(&encoder, texts);
 
     let pairs = lines("need_offer_pairs.jsonl");
     let texts: Vec<&str> =
@@ -69,12 +70,12 @@ fn main() {
         .collect();
     let positives = scored.iter().filter(|s| s.1).count();
     println!("need/offer pairs: {positives} answering, {} not answering", scored.len() - positives);
-    let base = common::load_base();
+    let base_vectors = embed_with(&base, vectors.keys().map(String::as_str).collect());
     let base_scored: Vec<(f32, bool)> = pairs
         .iter()
         .map(|p| {
-            let v = base.encode(&[p["need"].as_str().unwrap(), p["offer"].as_str().unwrap()]).unwrap();
-            (cosine(&v[0], &v[1]), p["label"].as_i64() == Some(1))
+            let (need, offer) = (p["need"].as_str().unwrap(), p["offer"].as_str().unwrap());
+            (cosine(&base_vectors[need], &base_vectors[offer]), p["label"].as_i64() == Some(1))
         })
         .collect();
     println!("  ROC AUC of cosine similarity, published model   {:.3}", roc_auc(&base_scored));

@@ -12,6 +12,27 @@ mod minilm;
 
 pub use minilm::MiniLm;
 
+use std::path::PathBuf;
+
+/// `$XDG_CACHE_HOME/mingle/models/all-MiniLM-L6-v2`, else under `~/.cache`: always an
+/// absolute per-user path, never relative to the working directory. Where
+/// `scripts/fetch-model` installs the model.
+pub fn default_model_dir() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| std::env::temp_dir().join("mingle-cache"));
+    cache.join("mingle").join("models").join("all-MiniLM-L6-v2")
+}
+
+/// `$MINGLE_MODEL_DIR`, else [`default_model_dir`]: where the tests, benchmarks and
+/// examples find the installed model (the binary reads the same variable through its
+/// configuration).
+pub fn installed_model_dir() -> PathBuf {
+    std::env::var_os("MINGLE_MODEL_DIR").map(PathBuf::from).unwrap_or_else(default_model_dir)
+}
+
 /// Why an encoder is not available or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EncoderError {

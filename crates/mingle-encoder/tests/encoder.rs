@@ -2,19 +2,7 @@
 //! implementation (`scripts/reference_embeddings.py`). Needs the model files
 //! (`scripts/fetch-model`, run by the README's test command).
 
-use std::path::PathBuf;
-
-use mingle_encoder::{cosine, Encoder, EncoderError, MiniLm};
-
-fn model_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("MINGLE_MODEL_DIR") {
-        return PathBuf::from(dir);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
-    cache.join("mingle/models/all-MiniLM-L6-v2")
-}
+use mingle_encoder::{cosine, installed_model_dir as model_dir, Encoder, EncoderError, MiniLm};
 
 /// The encoder mingle uses: the published model with the answer adapter merged.
 fn encoder() -> MiniLm {

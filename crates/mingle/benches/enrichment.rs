@@ -15,7 +15,7 @@ use common::{peak_rss_mib, BenchApp};
 async fn main() {
     let rows: usize = std::env::var("MINGLE_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let b = BenchApp::new().await;
-    b.services.encoder.load_in_background(mingle::config::default_model_dir()).await.unwrap();
+    b.services.encoder.load_in_background(mingle_encoder::installed_model_dir()).await.unwrap();
     assert_eq!(b.services.encoder.status(), "ok", "install the model with scripts/fetch-model");
     let (s, _) = b.call("POST", "/events", Some(br#"{"event_id":"bench","title":"Bench"}"#.to_vec())).await;
     assert_eq!(s, 201);
@@ -38,7 +38,7 @@ async fn main() {
         .collect();
     texts.sort_unstable();
     texts.dedup();
-    let encoder = mingle_encoder::MiniLm::load(&mingle::config::default_model_dir()).unwrap();
+    let encoder = mingle_encoder::MiniLm::load(&mingle_encoder::installed_model_dir()).unwrap();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let tokens: usize = encoder.token_counts(&refs).unwrap().iter().sum();
     drop(encoder);

@@ -76,16 +76,7 @@ impl ServeArgs {
     }
 }
 
-/// `$XDG_CACHE_HOME/mingle/models/all-MiniLM-L6-v2`, else under `~/.cache`: always an
-/// absolute per-user path, never relative to the working directory.
-pub fn default_model_dir() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| std::env::temp_dir().join("mingle-cache"));
-    cache.join("mingle").join("models").join("all-MiniLM-L6-v2")
-}
+pub use mingle_encoder::default_model_dir;
 
 /// Settings of the worker, embedded in `serve` or alone as `mingle worker`.
 #[derive(Debug, Clone, Args)]

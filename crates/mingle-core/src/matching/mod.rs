@@ -540,6 +540,19 @@ mod tests {
     }
 
     #[test]
+    fn the_second_stage_keeps_its_shortlist_and_never_fewer_than_the_first_would() {
+        let input = event(300, 11);
+        let scored = |shortlist: usize| {
+            let policy = Policy { shortlist_candidates: shortlist, ..Policy::default() };
+            match_event(&input, &policy, options(10)).pairs_scored
+        };
+        // A longer shortlist hands more candidates to exact rescoring; one shorter than
+        // `extra_candidates` is raised to it.
+        assert!(scored(200) > scored(150), "{} vs {}", scored(200), scored(150));
+        assert_eq!(scored(50), scored(Policy::default().extra_candidates));
+    }
+
+    #[test]
     fn tiny_events_match_without_search() {
         let mut input = event(2, 6);
         let out = match_event(&input, &Policy::default(), options(10));

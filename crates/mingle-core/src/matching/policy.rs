@@ -56,8 +56,8 @@ pub struct Policy {
     /// `extra_candidates`, a second stage keeps the best of them by an approximate score
     /// that takes each need's best offer. The budget spends the second stage where it is
     /// affordable: 1,000 candidates a principal up to 5,000 attendees (recall of the
-    /// exact top-10 0.993 there with the answer adapter; 0.971 with 400 and head v2), 500 at 10,000, and none
-    /// from about 31,000 (at 50,000, 400 would cost 24 s).
+    /// exact top-10 0.993 there with the answer adapter; 0.971 with 400 and head v2),
+    /// 500 at 10,000, and none from about 31,000 (at 50,000, 400 would cost 24 s).
     pub search_candidates: usize,
     pub search_budget: usize,
     /// Candidates per principal kept by the second stage, beyond `top_n` (where it runs:

@@ -263,18 +263,16 @@ impl BenchApp {
     }
 }
 
-fn model_dir() -> std::path::PathBuf {
-    std::env::var_os("MINGLE_MODEL_DIR").map(std::path::PathBuf::from).unwrap_or_else(mingle::config::default_model_dir)
-}
-
 /// The installed encoder (`MINGLE_MODEL_DIR`, or the default model directory), as a
 /// match run uses it: the answer adapter applied.
 pub fn load_encoder() -> Box<dyn mingle_encoder::Encoder> {
-    Box::new(mingle_encoder::MiniLm::load(&model_dir()).unwrap_or_else(|e| panic!("{e}")))
+    Box::new(mingle_encoder::MiniLm::load(&mingle_encoder::installed_model_dir()).unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// The published model alone, for baselines.
 #[allow(dead_code)] // only the quality benchmark prints baselines
 pub fn load_base_encoder() -> Box<dyn mingle_encoder::Encoder> {
-    Box::new(mingle_encoder::MiniLm::load_base(&model_dir()).unwrap_or_else(|e| panic!("{e}")))
+    Box::new(
+        mingle_encoder::MiniLm::load_base(&mingle_encoder::installed_model_dir()).unwrap_or_else(|e| panic!("{e}")),
+    )
 }
