@@ -464,15 +464,7 @@ fn search_recall(templates: &[Value], fillers: &[Value], size: usize) {
             all.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)));
             all.into_iter().take(10).map(|(_, b)| b).collect()
         };
-        let top10 = &top10;
-        let halves: Vec<Vec<(usize, Vec<u32>)>> = std::thread::scope(|s| {
-            let workers: Vec<_> = sample
-                .chunks(sample.len().div_ceil(2))
-                .map(|part| s.spawn(move || part.iter().map(|&a| (a, top10(a))).collect::<Vec<_>>()))
-                .collect();
-            workers.into_iter().map(|w| w.join().expect("a scoring thread")).collect()
-        });
-        halves.concat()
+        mingle_core::parallel::map(sample, 2, |a| (a, top10(a)))
     };
     let slow = start.elapsed();
     let (mut hit, mut total) = (0usize, 0usize);
