@@ -184,7 +184,7 @@ def main():
     for i in range(len(SENTENCES)):
         for j in range(i + 1, len(SENTENCES)):
             pairs.append({"a": SENTENCES[i], "b": SENTENCES[j], "cosine": round(float(vecs[i] @ vecs[j]), 6)})
-    json.dump({"model": "all-MiniLM-L6-v2" + ("+answers-v1" if adapted else ""), "source": "scripts/reference_embeddings.py (numpy, float64)",
+    json.dump({"model": "all-MiniLM-L6-v2" + ("+answers-v2" if adapted else ""), "source": "scripts/reference_embeddings.py (numpy, float64)",
                "first_embedding_head": [round(float(v), 6) for v in vecs[0][:8]], "pairs": pairs},
               sys.stdout, indent=1, ensure_ascii=False)
     print()

@@ -2,7 +2,7 @@
 """Trains the answer head: does this OFFER answer this NEED? (crates/mingle-core/src/matching/answer.rs)
 
 History: heads v1-v3 were trained by this script on the published model's embeddings.
-The bundled head is now `answer-cosine-v1` from scripts/train_answer_encoder.py, which
+The bundled head is now `answer-cosine-v2` from scripts/train_answer_encoder.py, which
 fine-tunes the encoder instead. Embeddings here come from mingle's encoder, so a run of
 this script trains on the adapted encoder's vectors (version answer-head-v4) and
 overwrites the bundled head: a candidate to measure, not the shipped head.

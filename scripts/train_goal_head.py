@@ -52,9 +52,9 @@ TRAIN = os.path.join(ROOT, "crates/mingle-encoder/benches/data/goals_train.jsonl
 HELDOUT = os.path.join(ROOT, "crates/mingle-encoder/benches/data/goals.jsonl")
 OUT = os.path.join(ROOT, "crates/mingle-core/src/goal_head.json")
 CACHE = os.environ.get("GOAL_EMBED_CACHE", "/tmp/mingle-goal-embeddings-rust.npz")
-# v2: trained on the embeddings of the adapted encoder (answers-v1); v1 was on the
-# published model's.
-VERSION = "goal-head-v2"
+# v3: on the embeddings of answers-v2; v2 was on answers-v1's, v1 on the published
+# model's.
+VERSION = "goal-head-v3"
 
 CATEGORIES = ["fundraising", "investing", "hiring", "job_seeking", "selling", "buying",
               "partnering", "learning", "mentoring", "networking"]

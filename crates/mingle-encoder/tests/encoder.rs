@@ -43,7 +43,7 @@ fn with_the_adapter_agrees_with_the_independent_reference() {
 fn the_adapter_changes_the_embeddings_and_the_model_id() {
     let (base, adapted) = (base_encoder(), encoder());
     assert_eq!(base.model_id(), "all-MiniLM-L6-v2@53aa51172d14");
-    assert!(adapted.model_id().starts_with("all-MiniLM-L6-v2@53aa51172d14+answers-v1@"), "{}", adapted.model_id());
+    assert!(adapted.model_id().starts_with("all-MiniLM-L6-v2@53aa51172d14+answers-v2@"), "{}", adapted.model_id());
     // What the adapter was trained for: a need moves towards the offer that answers it
     // and away from a course on its topic.
     let texts = [

@@ -6,7 +6,7 @@
 //! is). The encoder is therefore fine-tuned (mingle-encoder's answer adapter) on
 //! hand-written answering pairs, hard negatives that share the topic but do not answer
 //! (the course, the journalist, the tool vendor, the competitor) and random off-topic
-//! pairs, and the bundled head (`answer-cosine-v1`, `scripts/train_answer_encoder.py`)
+//! pairs, and the bundled head (`answer-cosine-v2`, `scripts/train_answer_encoder.py`)
 //! calibrates its cosine. The format also carries what the earlier heads on frozen
 //! embeddings (`scripts/train_answer_head.py`) used; its logit for need `n` and offer `o`
 //! (unit embeddings) with cue flags `c_n`, `c_o` (which kind of thing each side names:

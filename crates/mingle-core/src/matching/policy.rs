@@ -56,14 +56,16 @@ pub struct Policy {
     /// `extra_candidates`, a second stage keeps the best of them by an approximate score
     /// that takes each need's best offer. The budget spends the second stage where it is
     /// affordable: 1,000 candidates a principal up to 5,000 attendees (recall of the
-    /// exact top-10 0.993 there with the answer adapter; 0.971 with 400 and head v2),
-    /// 500 at 10,000, and none from about 31,000 (at 50,000, 400 would cost 24 s).
+    /// exact top-10 0.992 there with answers-v2 and a shortlist of 250; 0.971 with 400
+    /// and head v2), 500 at 10,000, and none from about 31,000 (at 50,000, 400 would
+    /// cost 24 s).
     pub search_candidates: usize,
     pub search_budget: usize,
     /// Candidates per principal kept by the second stage, beyond `top_n` (where it runs:
-    /// it is affordable there, and with the answer adapter 150 held 0.989 of the exact
-    /// top-10 at 5,000 attendees, 200 0.993). Never fewer than `extra_candidates`, and
-    /// never more than the first stage found (then the second stage keeps them all).
+    /// it is affordable there; at 5,000 attendees 200 held 0.989 of the exact top-10 with
+    /// answers-v2 (0.993 with answers-v1), 250 0.992, 300 0.994). Never fewer than
+    /// `extra_candidates`, and never more than the first stage found (then the second
+    /// stage keeps them all).
     pub shortlist_candidates: usize,
     /// Weight of general similarity in the candidate search's approximate score.
     pub candidate_general: f32,
@@ -86,7 +88,7 @@ impl Default for Policy {
             extra_candidates: 150,
             search_candidates: 1000,
             search_budget: 5_000_000,
-            shortlist_candidates: 200,
+            shortlist_candidates: 250,
             candidate_general: 8.0,
         }
     }
