@@ -259,15 +259,16 @@ def main():
     ap.add_argument("--hard-per-need", type=int, default=2, help="hard negatives of its own record per need in a batch")
     ap.add_argument("--mined", type=int, default=0,
                     help="from the second epoch on, add one mined negative per need: one of the N offers of other domains the model ranks highest for it (0: off)")
+    ap.add_argument("--seed", type=int, default=0, help="initialisation and batch order (answers-v2: 0)")
     ap.add_argument("--tune-bank", action="store_true")
     ap.add_argument("--heldout", action="store_true")
     ap.add_argument("--save", help="write the adapter (safetensors) here")
     ap.add_argument("--load", help="start from this adapter (with --epochs 0: evaluate it)")
     ap.add_argument("--head", help="fit the calibrated answer head on the validation domains and write it here")
     args = ap.parse_args()
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(2)
-    rng = random.Random(0)
+    rng = random.Random(args.seed)
 
     recs = records()
     domains = sorted({r["domain"] for r in recs})
