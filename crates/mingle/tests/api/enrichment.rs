@@ -29,10 +29,8 @@ impl Encoder for Counting {
 }
 
 fn counting_encoder(app: &TestApp) -> Arc<Counting> {
-    let dir = mingle_encoder::installed_model_dir();
-    let dir = std::env::var_os("MINGLE_MODEL_DIR").map(std::path::PathBuf::from).unwrap_or(dir);
     let encoder = Arc::new(Counting {
-        inner: MiniLm::load(&dir).expect("model installed (scripts/fetch-model)"),
+        inner: MiniLm::load(&mingle_encoder::installed_model_dir()).expect("model installed (scripts/fetch-model)"),
         texts: AtomicUsize::new(0),
     });
     app.services.encoder.set_ready(encoder.clone());
