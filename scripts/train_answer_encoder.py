@@ -9,7 +9,8 @@ hard negatives of its own record: course, press, vendor, competitor...), on the 
 head's training records only (`mingle-encoder/benches/data/answers_train_*.jsonl`). Then
 prints, for the frozen and the tuned encoder:
   * on a validation split of the training records (20 domains held back from training):
-    ROC AUC of need/offer cosine, answers against hard and random negatives;
+    ROC AUC of need/offer cosine, answers against hard and random negatives, and the
+    retrieval AUC (each need's answers against every answer of the other domains);
   * with --tune-bank: the matching benchmark's tuning event (bank 1, 500 attendees, the
     same generator and seed as `cargo bench -p mingle --bench matching_quality`), with the
     benchmark's "cosine needs/offers, harmonic mean" baseline;
@@ -120,7 +121,23 @@ def validation_auc(model, tok, val, rng):
         other = val[rng.randrange(len(val))]
         if other["domain"] != r["domain"]:
             rand += [float(n @ vec[a]) for a in other["answers"]]
-    return auc(pos, hard + rand), auc(pos, hard), auc(pos, rand)
+    return auc(pos, hard + rand), auc(pos, hard), auc(pos, rand), retrieval_auc(val, vec)
+
+
+def retrieval_auc(val, vec):
+    """Mean over needs of the ROC AUC of its answers against every answer of the other
+    domains' records: how a need ranks its answers among everything an event of strangers
+    offers, which is what matching asks (a single random record per need is too noisy to
+    tell 0.977 from 0.980)."""
+    answers = [(r["domain"], a) for r in val for a in r["answers"]]
+    matrix = np.stack([vec[a] for _, a in answers])
+    domains = np.array([d for d, _ in answers])
+    out = []
+    for r in val:
+        scores = matrix @ vec[r["need"]]
+        pos = [float(vec[r["need"]] @ vec[a]) for a in r["answers"]]
+        out.append(auc(pos, scores[domains != r["domain"]]))
+    return float(np.mean(out))
 
 
 # The matching benchmark's generator, line for line (crates/mingle/benches/matching_quality.rs).
@@ -241,7 +258,7 @@ def heldout_auc(model, tok):
 def report(tag, model, tok, val, args):
     model.eval()
     a = validation_auc(model, tok, val, random.Random(7))
-    print(f"[{tag}] validation AUC mixed {a[0]:.3f} hard {a[1]:.3f} random {a[2]:.3f}", flush=True)
+    print(f"[{tag}] validation AUC mixed {a[0]:.3f} hard {a[1]:.3f} random {a[2]:.3f} retrieval {a[3]:.4f}", flush=True)
     if args.tune_bank:
         people, planted = bank_event("match_bank_1.jsonl", 500, 11)
         print(f"[{tag}] tune bank 1, 500 attendees, cosine needs/offers: {cosine_baseline(model, tok, people, planted)}", flush=True)
@@ -259,6 +276,9 @@ def main():
     ap.add_argument("--hard-per-need", type=int, default=2, help="hard negatives of its own record per need in a batch")
     ap.add_argument("--mined", type=int, default=0,
                     help="from the second epoch on, add one mined negative per need: one of the N offers of other domains the model ranks highest for it (0: off)")
+    ap.add_argument("--memory", type=int, default=0,
+                    help="cross-batch memory: the answers and hard negatives of the last N batches (detached, other domains only) "
+                         "as extra negatives; measured worse than none (docs/benchmarks.md)")
     ap.add_argument("--seed", type=int, default=0, help="initialisation and batch order (answers-v2: 0)")
     ap.add_argument("--tune-bank", action="store_true")
     ap.add_argument("--heldout", action="store_true")
@@ -293,6 +313,9 @@ def main():
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * max(0.0, 1 - s / steps))
     step = 0
     mined = {}
+    memory = []  # (embeddings, need index of each row) of recent batches, detached
+    domain_names = sorted({r["domain"] for r in train})
+    domain_id = torch.tensor([domain_names.index(r["domain"]) for r in train])
     for epoch in range(args.epochs):
         if args.mined and epoch > 0:
             mined = mine_negatives(model, tok, train, args.mined)
@@ -301,7 +324,8 @@ def main():
         rng.shuffle(order)
         start, total = time.time(), 0.0
         for i in range(0, len(order), args.batch):
-            batch = [train[j] for j in order[i : i + args.batch]]
+            ids = order[i : i + args.batch]
+            batch = [train[j] for j in ids]
             needs = [r["need"] for r in batch]
             answers = [rng.choice(r["answers"]) for r in batch]
             hard = [h["text"] for r in batch for h in rng.sample(r["hard"], min(args.hard_per_need, len(r["hard"])))]
@@ -310,10 +334,25 @@ def main():
             n, o = v[: len(batch)], v[len(batch) :]
             logits = args.scale * n @ o.t()
             target = torch.arange(len(batch))
+            need_logits = logits
+            if memory:
+                # Earlier batches' offers as more strangers (a cross-batch memory).
+                kept, owners = torch.cat([m[0] for m in memory]), torch.cat([m[1] for m in memory])
+                extra = args.scale * n @ kept.t()
+                # Only other domains' offers: within a domain another record's answer may
+                # well answer this need too.
+                same = domain_id[owners].unsqueeze(0) == domain_id[torch.tensor(ids)].unsqueeze(1)
+                extra = extra.masked_fill(same, float("-inf"))
+                need_logits = torch.cat([logits, extra], dim=1)
             # need -> offer over all answers and hard negatives; answer -> need over needs.
-            loss = torch.nn.functional.cross_entropy(logits, target) + 0.5 * torch.nn.functional.cross_entropy(
+            loss = torch.nn.functional.cross_entropy(need_logits, target) + 0.5 * torch.nn.functional.cross_entropy(
                 logits[:, : len(batch)].t(), target
             )
+            if args.memory and step >= 20:  # after the warm-up, when embeddings drift slowly
+                owners = ids + [ids[k] for k, r in enumerate(batch) for _ in range(min(args.hard_per_need, len(r["hard"])))]
+                owners += [ids[k] for k, r in enumerate(batch) if mined.get(r["need"])]
+                memory.append((o.detach(), torch.tensor(owners)))
+                memory = memory[-args.memory :]
             opt.zero_grad()
             loss.backward()
             opt.step()

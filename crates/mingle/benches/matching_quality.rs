@@ -23,6 +23,13 @@
 //! `MINGLE_BENCH_SPLIT` picks the events: `tune` (bank 1 only, what tuning looked at),
 //! `heldout` (bank 2 only), or `all` (default: both banks in one 1,000-attendee event,
 //! plus each bank's own event).
+//!
+//! For studying the tuning bank: `MINGLE_BENCH_BREAKDOWN=1` prints who outranks the
+//! counterparts that miss (by kind: the template's own trap or one-sided distractor,
+//! the same domain, another domain, fillers) and where each part of the score alone
+//! would rank them; `MINGLE_BENCH_DUMP=path` writes every principal's pair scores
+//! against every attendee as JSON lines (and the profiles to `path.people`), which
+//! `scripts/adjudicate_bank.py` reads.
 
 mod common;
 
@@ -77,6 +84,10 @@ struct Planted {
 struct Event {
     people: Vec<Person>,
     planted: Vec<Planted>,
+    /// Where each attendee came from: the template's index (none for fillers) and role.
+    origin: Vec<(Option<usize>, &'static str)>,
+    /// Each template's domain.
+    domains: Vec<String>,
 }
 
 fn pick(rng: &mut Rng, v: &Value) -> String {
@@ -89,6 +100,7 @@ fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> E
     let vague: Vec<&Value> = fillers.iter().filter(|f| f["kind"] == "vague").collect();
     let mut people = Vec::new();
     let mut planted = Vec::new();
+    let mut origin: Vec<(Option<usize>, &'static str)> = Vec::new();
     let person = |rng: &mut Rng, p: &Value, people: &mut Vec<Person>| {
         let mut needs = vec![pick(rng, &p["need"])];
         let mut offers = vec![pick(rng, &p["offer"])];
@@ -104,17 +116,23 @@ fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> E
         people.push(Person { goal: pick(rng, &p["goal"]), needs, offers });
         people.len() - 1
     };
-    for t in templates {
+    for (ti, t) in templates.iter().enumerate() {
         let a = person(&mut rng, &t["a"], &mut people);
         let b = person(&mut rng, &t["b"], &mut people);
         let trap = t.get("trap").map(|p| person(&mut rng, p, &mut people));
         let one_sided = person(&mut rng, &t["one_sided"], &mut people);
         planted.push(Planted { a, b, trap, one_sided });
+        origin.extend([(Some(ti), "a"), (Some(ti), "b")]);
+        if trap.is_some() {
+            origin.push((Some(ti), "trap"));
+        }
+        origin.push((Some(ti), "one-sided"));
     }
     let mut f = 0;
     while people.len() < size {
         let filler = &fillers[f % fillers.len()];
         person(&mut rng, filler, &mut people);
+        origin.push((None, if filler["kind"] == "vague" { "vague" } else { "off-topic" }));
         f += 1;
     }
     // Shuffle who gets which ID, so ID order (the tie-break) says nothing.
@@ -136,7 +154,9 @@ fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> E
             one_sided: position[p.one_sided],
         })
         .collect();
-    Event { people: shuffled, planted }
+    let origin = order.iter().map(|&old| origin[old]).collect();
+    let domains = templates.iter().map(|t| t["domain"].as_str().unwrap_or("").to_owned()).collect();
+    Event { people: shuffled, planted, origin, domains }
 }
 
 struct Embedded {
@@ -430,7 +450,126 @@ fn evaluate(name: &str, event: &Event, e: &Embedded) {
             }
         }
     }
+    if std::env::var("MINGLE_BENCH_BREAKDOWN").is_ok() {
+        breakdown(event, &prepared);
+    }
+    if let Ok(path) = std::env::var("MINGLE_BENCH_DUMP") {
+        dump(&path, event, e, &prepared);
+    }
     println!("  (engine: {:.2} s for the event, {} pairs scored)", took.as_secs_f64(), out.pairs_scored);
+}
+
+/// What attendee `x` (not `p` itself) is to planted principal `p`: its counterpart, the
+/// template's own trap or one-sided distractor, an attendee of another template in the
+/// same domain or in another, or a filler ("vague", "off-topic").
+fn kind_of(event: &Event, p: usize, x: usize) -> &'static str {
+    let tp = event.origin[p].0.expect("a planted principal");
+    match event.origin[x] {
+        (Some(t), "trap") if t == tp => "own trap",
+        (Some(t), "one-sided") if t == tp => "own one-sided",
+        (Some(t), _) if t == tp => "counterpart",
+        (Some(t), _) if event.domains[t] == event.domains[tp] => "same domain",
+        (Some(_), _) => "other domain",
+        (None, role) => role,
+    }
+}
+
+/// Every principal's pair features against every other attendee, as JSON lines, for
+/// studying combinations offline (tuning bank only).
+fn dump(path: &str, event: &Event, e: &Embedded, prepared: &Prepared) {
+    use std::io::Write;
+    let n = event.people.len();
+    let profile = |p: &Person, vectors: &HashMap<String, Vec<f32>>| {
+        let texts: Vec<String> =
+            std::iter::once(p.goal.clone()).chain(p.needs.clone()).chain(p.offers.clone()).collect();
+        mean_of(&texts, |t| vectors[t].clone())
+    };
+    let base: Vec<Vec<f32>> = event.people.iter().map(|p| profile(p, &e.base)).collect();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let people: Vec<Value> = event
+        .people
+        .iter()
+        .map(|p| serde_json::json!({"goal": p.goal, "needs": p.needs, "offers": p.offers}))
+        .collect();
+    std::fs::write(format!("{path}.people"), serde_json::to_string(&people).unwrap()).unwrap();
+    for pl in &event.planted {
+        for p in [pl.a, pl.b] {
+            for x in (0..n).filter(|&x| x != p) {
+                let s = prepared.pair_score(p, x);
+                let kind = kind_of(event, p, x);
+                let row = serde_json::json!({
+                    "p": p, "x": x, "kind": kind, "f": s.final_score, "ab": s.score_a_to_b, "ba": s.score_b_to_a,
+                    "no": s.needs_to_offers, "on": s.offers_to_needs, "c": s.complementarity, "v": s.value_alignment,
+                    "g": s.general_similarity, "ia": s.intent_a_to_b, "ib": s.intent_b_to_a,
+                    "gb": dot(&base[p], &base[x]),
+                });
+                writeln!(out, "{row}").unwrap();
+            }
+        }
+    }
+}
+
+/// Who outranks the counterparts that miss the top 10 (by exact `final_score`), and
+/// where each direction alone would rank the counterpart: which part of the score fails.
+fn breakdown(event: &Event, prepared: &Prepared) {
+    use std::collections::BTreeMap;
+    let n = event.people.len();
+    let (mut above, mut first): (BTreeMap<&str, usize>, BTreeMap<&str, usize>) = Default::default();
+    let (mut missed, mut principals) = (0, 0);
+    let mut within = [0usize; 5];
+    for pl in &event.planted {
+        for (p, c) in [(pl.a, pl.b), (pl.b, pl.a)] {
+            principals += 1;
+            let scores: Vec<Option<matching::PairScore>> =
+                (0..n).map(|x| (x != p).then(|| prepared.pair_score(p, x))).collect();
+            let rank = |key: &dyn Fn(&matching::PairScore) -> f64| {
+                let s = key(scores[c].as_ref().unwrap());
+                1 + scores
+                    .iter()
+                    .enumerate()
+                    .filter(|(x, o)| *x != c && o.as_ref().is_some_and(|o| key(o) >= s))
+                    .count()
+            };
+            let ranks = [
+                rank(&|s| s.final_score),
+                rank(&|s| s.score_a_to_b),
+                rank(&|s| s.score_b_to_a),
+                rank(&|s| s.needs_to_offers),
+                rank(&|s| s.offers_to_needs),
+            ];
+            for (w, r) in within.iter_mut().zip(ranks) {
+                *w += (r <= 10) as usize;
+            }
+            if ranks[0] <= 10 {
+                continue;
+            }
+            missed += 1;
+            let cs = scores[c].as_ref().unwrap().final_score;
+            let mut best = (f64::NEG_INFINITY, "");
+            for (x, s) in scores.iter().enumerate() {
+                if let Some(s) = s.as_ref().filter(|s| x != c && s.final_score >= cs) {
+                    *above.entry(kind_of(event, p, x)).or_default() += 1;
+                    if s.final_score > best.0 {
+                        best = (s.final_score, kind_of(event, p, x));
+                    }
+                }
+            }
+            *first.entry(best.1).or_default() += 1;
+        }
+    }
+    let share = |k: usize| k as f64 / principals as f64;
+    println!(
+        "  counterpart in the top 10 by: final {:.3}, S(A→B) {:.3}, S(B→A) {:.3}, N(A→B) {:.3}, N(B→A) {:.3}",
+        share(within[0]),
+        share(within[1]),
+        share(within[2]),
+        share(within[3]),
+        share(within[4])
+    );
+    println!("  {missed} principals miss; attendees above their counterpart, by kind (mean per miss):");
+    for (k, v) in &above {
+        println!("    {k:<14} {:.1}   first place {}", *v as f64 / missed.max(1) as f64, first.get(k).unwrap_or(&0));
+    }
 }
 
 /// Candidate search against exhaustive scoring: the share of each principal's exact

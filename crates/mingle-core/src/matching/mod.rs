@@ -400,6 +400,58 @@ mod tests {
     }
 
     #[test]
+    fn the_topic_factor_scales_both_directions_by_general_similarity() {
+        let input = event(40, 11);
+        let on = Policy::default();
+        assert!(on.topic_power > 0.0, "the factor is on by default");
+        let off = Policy { topic_power: 0.0, ..Policy::default() };
+        let (with, without) = (
+            score::Prepared::new(&input, &on, AnswerHead::bundled(), 2),
+            score::Prepared::new(&input, &off, AnswerHead::bundled(), 2),
+        );
+        let mut scaled = 0;
+        for a in 0..40 {
+            for b in (a + 1)..40 {
+                let (x, y) = (with.pair_score(a, b), without.pair_score(a, b));
+                assert_eq!(x.general_similarity, y.general_similarity);
+                assert_eq!((x.needs_to_offers, x.intent_a_to_b), (y.needs_to_offers, y.intent_a_to_b));
+                let t = y.general_similarity.powf(f64::from(on.topic_power));
+                // G is compared as published (six decimals); its root magnifies that
+                // rounding near 0.
+                if y.general_similarity < 0.01 {
+                    assert!(x.final_score <= y.final_score * 0.11 + 1e-6, "({a}, {b})");
+                    continue;
+                }
+                for (with, without) in
+                    [(x.score_a_to_b, y.score_a_to_b), (x.score_b_to_a, y.score_b_to_a), (x.final_score, y.final_score)]
+                {
+                    assert!((with - without * t).abs() < 5e-6, "({a}, {b}): {with} vs {without} × {t}");
+                }
+                scaled += (t > 0.0 && t < 0.99) as usize;
+            }
+        }
+        assert!(scaled > 10, "pairs with a partial similarity: {scaled}");
+
+        // The second stage's approximation takes the same factor on its projected G:
+        // with the power halved the factor is the square root of the whole one.
+        let whole = Policy { topic_power: 1.0, ..Policy::default() };
+        let full = score::Prepared::new(&input, &whole, AnswerHead::bundled(), 2);
+        let (r_with, r_without, r_full) = (with.reduced(), without.reduced(), full.reduced());
+        let mut checked = 0;
+        for (a, b) in [(0, 1), (2, 7), (3, 5), (4, 9), (10, 20), (11, 30), (12, 13), (25, 39)] {
+            let plain = without.approximate(&r_without, a, b);
+            let (half, one) = (with.approximate(&r_with, a, b), full.approximate(&r_full, a, b));
+            if plain > 1e-3 && one > 1e-4 {
+                let (f_half, f_one) = (half / plain, one / plain);
+                assert!((f_half * f_half - f_one).abs() < 1e-4, "({a}, {b}): {f_half}² vs {f_one}");
+                assert!(f_one <= 1.0 + 1e-6, "({a}, {b}): {f_one}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 4, "{checked}");
+    }
+
+    #[test]
     fn the_hub_correction_takes_down_an_offer_close_to_every_need() {
         // Attendee 2 offers the mean of everyone's needs: near every need, answering none.
         let mut input = event(40, 9);

@@ -13,8 +13,9 @@
 //! - `G(A,B)`, general similarity: cosine of the two profiles' mean embeddings.
 //!
 //! `S(A→B) = w·(N, Cat, I, V, G)`; the directed score `score_a_to_b` blends `S` with
-//! its standing among A's scores of others (`σ` of a z-score), and `final_score` is the
-//! harmonic mean of the two directed scores: high only when both sides gain.
+//! its standing among A's scores of others (`σ` of a z-score), times `G^topic_power`
+//! (topic multiplies the answering), and `final_score` is the harmonic mean of the two
+//! directed scores: high only when both sides gain.
 
 use crate::goals::CATEGORIES;
 use crate::parallel::map_indices as parallel;
@@ -348,11 +349,32 @@ impl<'a> Prepared<'a> {
         self.policy.answer * answer.value + self.policy.intent * self.intent(answer, stats) + symmetric
     }
 
-    /// The directed score from `S`: absolute and relative to the principal's others.
-    fn directed(&self, a: usize, raw: f32) -> f32 {
+    /// The directed score from `S`: absolute and relative to the principal's others,
+    /// times `G^topic_power`. The product, not a sum: an offer of the right kind from
+    /// another field (money for a founder, from a property fund) answers well on its
+    /// own, and only the two profiles' closeness says it is off topic.
+    fn directed(&self, a: usize, raw: f32, general: f32) -> f32 {
         let s = &self.stats[a];
         let relative = sigmoid((raw - s.score_mean) / s.score_sd.max(0.02));
-        (1.0 - self.policy.relative) * raw + self.policy.relative * relative
+        let directed = (1.0 - self.policy.relative) * raw + self.policy.relative * relative;
+        // A negative power would send G = 0 to infinity.
+        directed * general.clamp(0.0, 1.0).powf(self.policy.topic_power.max(0.0))
+    }
+
+    /// Both directed scores of (A, B) from both answerings, the pair's category and
+    /// value parts and its general similarity: what every path to `final_score` shares.
+    fn both_directions(
+        &self,
+        pair: (usize, usize),
+        answers: (&Answering, &Answering),
+        parts: (f32, f32, f32),
+    ) -> (f32, f32) {
+        let ((a, b), (ab, ba), (category, value, general)) = (pair, answers, parts);
+        let sym = self.weigh(category, value, general);
+        (
+            self.directed(a, self.raw(ab, sym, &self.stats[a]), general),
+            self.directed(b, self.raw(ba, sym, &self.stats[b]), general),
+        )
     }
 
     fn harmonic(x: f32, y: f32) -> f32 {
@@ -367,9 +389,8 @@ impl<'a> Prepared<'a> {
     /// before rounding).
     pub fn final_score(&self, a: usize, b: usize) -> f32 {
         let (ab, ba) = (self.answering(a, b), self.answering(b, a));
-        let sym = self.symmetric(a, b);
-        let sab = self.directed(a, self.raw(&ab, sym, &self.stats[a]));
-        let sba = self.directed(b, self.raw(&ba, sym, &self.stats[b]));
+        let parts = (self.category(a, b), self.value(a, b), self.general(a, b));
+        let (sab, sba) = self.both_directions((a, b), (&ab, &ba), parts);
         Self::harmonic(sab, sba)
     }
 
@@ -381,9 +402,7 @@ impl<'a> Prepared<'a> {
             (self.best_per_need(a, b).collect(), self.best_per_need(b, a).collect());
         let (ab, ba) = (Self::aggregate(ab_needs.iter().copied()), Self::aggregate(ba_needs.iter().copied()));
         let (category, value, general) = (self.category(a, b), self.value(a, b), self.general(a, b));
-        let sym = self.weigh(category, value, general);
-        let (raw_ab, raw_ba) = (self.raw(&ab, sym, &self.stats[a]), self.raw(&ba, sym, &self.stats[b]));
-        let (sab, sba) = (self.directed(a, raw_ab), self.directed(b, raw_ba));
+        let (sab, sba) = self.both_directions((a, b), (&ab, &ba), (category, value, general));
         let final_score = Self::harmonic(sab, sba);
         let complementarity = 0.8 * (ab.value * ba.value).sqrt() + 0.2 * category;
 
@@ -501,9 +520,7 @@ impl<'a> Prepared<'a> {
         };
         let (ab, ba) = (answering(a, b), answering(b, a));
         let general = dot(reduced.general.row(a), reduced.general.row(b)).clamp(0.0, 1.0);
-        let sym = self.weigh(self.category(a, b), self.value(a, b), general);
-        let sab = self.directed(a, self.raw(&ab, sym, &self.stats[a]));
-        let sba = self.directed(b, self.raw(&ba, sym, &self.stats[b]));
+        let (sab, sba) = self.both_directions((a, b), (&ab, &ba), (self.category(a, b), self.value(a, b), general));
         Self::harmonic(sab, sba)
     }
 

@@ -125,7 +125,7 @@ async fn a_match_run_serves_reciprocal_explained_matches() {
     assert!(run["version_metadata"]["algorithm_version"]
         .as_str()
         .unwrap()
-        .starts_with("match-v2+answer-cosine-v2+goal-head-v3"));
+        .starts_with("match-v3+answer-cosine-v2+goal-head-v3"));
     assert!(run["version_metadata"]["policy_version"].as_str().unwrap().starts_with("policy_"));
 
     // The run enriched every attendee first (none had been enriched).
