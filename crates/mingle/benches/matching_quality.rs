@@ -22,7 +22,9 @@
 //!
 //! `MINGLE_BENCH_SPLIT` picks the events: `tune` (bank 1 only, what tuning looked at),
 //! `heldout` (bank 2 only), or `all` (default: both banks in one 1,000-attendee event,
-//! plus each bank's own event).
+//! plus each bank's own event), or `peers` (bank 1 with a peer of each side of every
+//! template: another attendee of the same role in other wordings; prints how often a
+//! principal's own peer outranks its counterpart).
 //!
 //! For studying the tuning bank: `MINGLE_BENCH_BREAKDOWN=1` prints who outranks the
 //! counterparts that miss (by kind: the template's own trap or one-sided distractor,
@@ -79,6 +81,9 @@ struct Planted {
     b: usize,
     trap: Option<usize>,
     one_sided: usize,
+    /// With peers: another attendee of A's role and one of B's (other wordings of the
+    /// same side), who answer neither A nor B better than the counterpart should.
+    peers: Option<(usize, usize)>,
 }
 
 struct Event {
@@ -96,6 +101,12 @@ fn pick(rng: &mut Rng, v: &Value) -> String {
 }
 
 fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> Event {
+    generate_with(templates, fillers, size, seed, false)
+}
+
+/// `generate`, optionally with a peer of each side of every template (the random draws
+/// of events without peers are unchanged).
+fn generate_with(templates: &[Value], fillers: &[Value], size: usize, seed: u64, peers: bool) -> Event {
     let mut rng = Rng(seed);
     let vague: Vec<&Value> = fillers.iter().filter(|f| f["kind"] == "vague").collect();
     let mut people = Vec::new();
@@ -121,12 +132,18 @@ fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> E
         let b = person(&mut rng, &t["b"], &mut people);
         let trap = t.get("trap").map(|p| person(&mut rng, p, &mut people));
         let one_sided = person(&mut rng, &t["one_sided"], &mut people);
-        planted.push(Planted { a, b, trap, one_sided });
         origin.extend([(Some(ti), "a"), (Some(ti), "b")]);
         if trap.is_some() {
             origin.push((Some(ti), "trap"));
         }
         origin.push((Some(ti), "one-sided"));
+        let peers = peers.then(|| {
+            let pa = person(&mut rng, &t["a"], &mut people);
+            let pb = person(&mut rng, &t["b"], &mut people);
+            origin.extend([(Some(ti), "peer of a"), (Some(ti), "peer of b")]);
+            (pa, pb)
+        });
+        planted.push(Planted { a, b, trap, one_sided, peers });
     }
     let mut f = 0;
     while people.len() < size {
@@ -152,6 +169,7 @@ fn generate(templates: &[Value], fillers: &[Value], size: usize, seed: u64) -> E
             b: position[p.b],
             trap: p.trap.map(|t| position[t]),
             one_sided: position[p.one_sided],
+            peers: p.peers.map(|(x, y)| (position[x], position[y])),
         })
         .collect();
     let origin = order.iter().map(|&old| origin[old]).collect();
@@ -214,6 +232,7 @@ struct Tally {
     rr: f64,
     traps: (usize, usize),
     one_sided: (usize, usize),
+    peers: (usize, usize),
 }
 
 impl Tally {
@@ -232,6 +251,27 @@ impl Tally {
             self.one_sided.0,
             self.one_sided.1
         );
+        if self.peers.1 > 0 {
+            println!(
+                "  {:<26} peer {:.3} ({}/{}): how often a principal's own peer outranks its counterpart",
+                "",
+                self.peers.0 as f64 / self.peers.1 as f64,
+                self.peers.0,
+                self.peers.1
+            );
+        }
+    }
+
+    /// Counts, for both sides of a template with peers, whether the side's own peer
+    /// (same role, other wording) scores above its counterpart (`beats(principal,
+    /// peer, counterpart)`).
+    fn peers(&mut self, pl: &Planted, beats: impl Fn(usize, usize, usize) -> bool) {
+        if let Some((pa, pb)) = pl.peers {
+            for (p, peer, c) in [(pl.a, pa, pl.b), (pl.b, pb, pl.a)] {
+                self.peers.1 += 1;
+                self.peers.0 += beats(p, peer, c) as usize;
+            }
+        }
     }
 
     /// Records a principal whose counterpart is at `rank` (1-based, `None` beyond 10).
@@ -272,6 +312,7 @@ fn baseline(event: &Event, score: impl Fn(usize, usize) -> f32) -> Tally {
         }
         t.one_sided.1 += 1;
         t.one_sided.0 += (score(pl.a, pl.one_sided) >= counterpart) as usize;
+        t.peers(pl, |p, peer, c| score(p, peer) >= score(p, c));
     }
     t
 }
@@ -399,6 +440,7 @@ fn evaluate(name: &str, event: &Event, e: &Embedded) {
         }
         t.one_sided.1 += 1;
         t.one_sided.0 += (final_score(pl.a, pl.one_sided) > counterpart) as usize;
+        t.peers(pl, |p, peer, c| final_score(p, peer) > final_score(p, c));
     }
     t.print(&format!("mingle ({})", AnswerHead::bundled().version()));
     if std::env::var("MINGLE_BENCH_DEBUG").is_ok() {
@@ -467,6 +509,21 @@ fn kind_of(event: &Event, p: usize, x: usize) -> &'static str {
     match event.origin[x] {
         (Some(t), "trap") if t == tp => "own trap",
         (Some(t), "one-sided") if t == tp => "own one-sided",
+        // A's peer needs what A needs; B's peer is, for A, another counterpart.
+        (Some(t), "peer of a") if t == tp => {
+            if event.origin[p].1 == "a" {
+                "own peer"
+            } else {
+                "counterpart's peer"
+            }
+        }
+        (Some(t), "peer of b") if t == tp => {
+            if event.origin[p].1 == "b" {
+                "own peer"
+            } else {
+                "counterpart's peer"
+            }
+        }
         (Some(t), _) if t == tp => "counterpart",
         (Some(t), _) if event.domains[t] == event.domains[tp] => "same domain",
         (Some(_), _) => "other domain",
@@ -485,6 +542,14 @@ fn dump(path: &str, event: &Event, e: &Embedded, prepared: &Prepared) {
         mean_of(&texts, |t| vectors[t].clone())
     };
     let base: Vec<Vec<f32>> = event.people.iter().map(|p| profile(p, &e.base)).collect();
+    // The best cosine between two lists of texts (adapted vectors): how alike two
+    // attendees' needs, or offers, are.
+    let alike = |xs: &[String], ys: &[String]| {
+        xs.iter()
+            .flat_map(|x| ys.iter().map(move |y| (x, y)))
+            .map(|(x, y)| dot(&e.vectors[x], &e.vectors[y]))
+            .fold(-1.0f32, f32::max)
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let people: Vec<Value> = event
         .people
@@ -502,6 +567,8 @@ fn dump(path: &str, event: &Event, e: &Embedded, prepared: &Prepared) {
                     "no": s.needs_to_offers, "on": s.offers_to_needs, "c": s.complementarity, "v": s.value_alignment,
                     "g": s.general_similarity, "ia": s.intent_a_to_b, "ib": s.intent_b_to_a,
                     "gb": dot(&base[p], &base[x]),
+                    "nn": alike(&event.people[p].needs, &event.people[x].needs),
+                    "oo": alike(&event.people[p].offers, &event.people[x].offers),
                 });
                 writeln!(out, "{row}").unwrap();
             }
@@ -668,6 +735,11 @@ fn main() {
     }
     if split == "all" {
         events.push(("the benchmark event: both banks, 1,000 attendees", generate(&both, &fillers, 1000, 13)));
+    }
+    if split == "peers" {
+        // The tuning bank with a peer of each side: as many fillers as its own event.
+        let size = 500 + 2 * bank1.len();
+        events.push(("tune with peers: bank 1, a peer of each side", generate_with(&bank1, &fillers, size, 14, true)));
     }
     let encoder = common::load_encoder();
     let refs: Vec<&Event> = events.iter().map(|(_, e)| e).collect();

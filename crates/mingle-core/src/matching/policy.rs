@@ -29,9 +29,21 @@ pub struct Policy {
     pub value: f32,
     /// Weight of general similarity of the two profiles.
     pub general: f32,
-    /// Each directed score is multiplied by `G^topic_power` (G: general similarity,
-    /// clamped to [0, 1]); 0 turns the factor off.
+    /// Each directed score is multiplied by `min(1, G/topic_cap)^topic_power` (G:
+    /// general similarity); power 0 turns the factor off. The cap (0.6: nine in ten
+    /// planted counterparts of the tuning bank are below 0.62) keeps the factor from
+    /// rewarding sameness: without it, an attendee's own peer (same role, same need)
+    /// outranked the counterpart for 0.686 of principals, with it 0.577.
     pub topic_power: f32,
+    pub topic_cap: f32,
+    /// Both directed scores are multiplied by `1 − sameness · max(0, c − sameness_floor)`,
+    /// `c` the cosine of the two attendees' mean need embeddings: peers who need the same
+    /// thing are not each other's answer. Off (0) by default: with 1 and floor 0.5 own
+    /// peers outranked the counterpart for 0.397 of principals instead of 0.577, at no
+    /// cost in quality, but a run of 50,000 took 2 s more and the candidate search, which
+    /// does not see it, held 0.844 of the exact top-10 there (docs/benchmarks.md).
+    pub sameness: f32,
+    pub sameness_floor: f32,
     /// How much of a directed score is relative to the principal's own distribution
     /// (a z-score squashed to (0, 1)) rather than absolute: this takes "hubs", attendees
     /// close to everyone, down.
@@ -60,8 +72,8 @@ pub struct Policy {
     /// `extra_candidates`, a second stage keeps the best of them by an approximate score
     /// that takes each need's best offer. The budget spends the second stage where it is
     /// affordable: 1,000 candidates a principal up to 5,000 attendees (recall of the
-    /// exact top-10 0.997 there with answers-v2, the topic factor, `candidate_general`
-    /// 48 and a shortlist of 250; 0.992 before the factor; 0.971 with 400
+    /// exact top-10 0.996 there with answers-v2, the topic factor, `candidate_general`
+    /// 32 and a shortlist of 250; 0.992 before the factor; 0.971 with 400
     /// and head v2), 500 at 10,000, and none from about 31,000 (at 50,000, 400 would
     /// cost 24 s).
     pub search_candidates: usize,
@@ -73,9 +85,9 @@ pub struct Policy {
     /// `extra_candidates`, and never more than the first stage found (then the second
     /// stage keeps them all).
     pub shortlist_candidates: usize,
-    /// Weight of general similarity in the candidate search's dot product (48 since the
+    /// Weight of general similarity in the candidate search's dot product (32 since the
     /// topic factor: recall of the exact top-10 at 10,000 attendees 0.964 with the old 8,
-    /// 0.991 with 48; at 50,000 0.934).
+    /// 0.990 with 32; at 50,000 0.886, 0.873 with 48).
     pub candidate_general: f32,
 }
 
@@ -88,6 +100,9 @@ impl Default for Policy {
             value: 0.10,
             general: 0.15,
             topic_power: 0.5,
+            topic_cap: 0.6,
+            sameness: 0.0,
+            sameness_floor: 0.5,
             relative: 0.5,
             hub: 0.0,
             topic_gate: 0.0,
@@ -98,7 +113,7 @@ impl Default for Policy {
             search_candidates: 1000,
             search_budget: 5_000_000,
             shortlist_candidates: 250,
-            candidate_general: 48.0,
+            candidate_general: 32.0,
         }
     }
 }

@@ -13,8 +13,8 @@
 //! - `G(A,B)`, general similarity: cosine of the two profiles' mean embeddings.
 //!
 //! `S(A→B) = w·(N, Cat, I, V, G)`; the directed score `score_a_to_b` blends `S` with
-//! its standing among A's scores of others (`σ` of a z-score), times `G^topic_power`
-//! (topic multiplies the answering), and `final_score` is the harmonic mean of the two
+//! its standing among A's scores of others (`σ` of a z-score), times
+//! `min(1, G/topic_cap)^topic_power` (topic multiplies the answering), and `final_score` is the harmonic mean of the two
 //! directed scores: high only when both sides gain.
 
 use crate::goals::CATEGORIES;
@@ -86,6 +86,9 @@ pub struct Prepared<'a> {
     offer_at: Vec<usize>,
     /// Unit mean embedding of each profile (zero without texts).
     general: Matrix,
+    /// Unit mean embedding of each profile's needs (zero without needs; no rows when
+    /// the sameness penalty is off).
+    need_means: Matrix,
     /// Each profile's fit with the objectives, when there are any.
     objective_fit: Option<Vec<f32>>,
     stats: Vec<Stats>,
@@ -131,6 +134,14 @@ impl<'a> Prepared<'a> {
             }
             normalize(g);
         });
+        let mean_of_needs = if policy.sameness > 0.0 { input.profiles.len() } else { 0 };
+        let mut need_means = Matrix::zeros(mean_of_needs, texts.dimension);
+        need_means.fill_rows(threads, |i, m| {
+            for &t in &input.profiles[i].needs {
+                m.iter_mut().zip(texts.vector(t)).for_each(|(a, b)| *a += b);
+            }
+            normalize(m);
+        });
         // The offer bias `u·x_o` sits just before the trailing 1 of an offer vector.
         let offers = Self::without_hubs(&needs, offers, policy.hub, width - 2, threads);
         let objective_fit = input.objectives.map(|o| {
@@ -147,6 +158,7 @@ impl<'a> Prepared<'a> {
             need_at,
             offer_at,
             general,
+            need_means,
             objective_fit,
             stats: Vec::new(),
             sampled: 0,
@@ -350,15 +362,35 @@ impl<'a> Prepared<'a> {
     }
 
     /// The directed score from `S`: absolute and relative to the principal's others,
-    /// times `G^topic_power`. The product, not a sum: an offer of the right kind from
+    /// times the topic factor. The product, not a sum: an offer of the right kind from
     /// another field (money for a founder, from a property fund) answers well on its
     /// own, and only the two profiles' closeness says it is off topic.
     fn directed(&self, a: usize, raw: f32, general: f32) -> f32 {
         let s = &self.stats[a];
         let relative = sigmoid((raw - s.score_mean) / s.score_sd.max(0.02));
         let directed = (1.0 - self.policy.relative) * raw + self.policy.relative * relative;
+        directed * self.topic_factor(general)
+    }
+
+    /// `min(1, G / topic_cap)^topic_power`: closeness up to what complementary partners
+    /// show counts as shared topic; beyond it, it is sameness (two founders with one
+    /// pitch), which the factor must not reward.
+    fn topic_factor(&self, general: f32) -> f32 {
+        let p = self.policy;
         // A negative power would send G = 0 to infinity.
-        directed * general.clamp(0.0, 1.0).powf(self.policy.topic_power.max(0.0))
+        (general / p.topic_cap.max(1e-3)).clamp(0.0, 1.0).powf(p.topic_power.max(0.0))
+    }
+
+    /// `1 − sameness · max(0, cos(needs_A, needs_B) − sameness_floor)`, the cosine taken
+    /// between the two profiles' mean need embeddings: two attendees who need the same
+    /// thing are peers (two founders raising for one idea), rarely each other's answer.
+    fn sameness_factor(&self, a: usize, b: usize) -> f32 {
+        let p = self.policy;
+        if p.sameness <= 0.0 {
+            return 1.0;
+        }
+        let alike = dot(self.need_means.row(a), self.need_means.row(b));
+        (1.0 - p.sameness * (alike - p.sameness_floor).max(0.0)).max(0.0)
     }
 
     /// Both directed scores of (A, B) from both answerings, the pair's category and
@@ -371,9 +403,10 @@ impl<'a> Prepared<'a> {
     ) -> (f32, f32) {
         let ((a, b), (ab, ba), (category, value, general)) = (pair, answers, parts);
         let sym = self.weigh(category, value, general);
+        let same = self.sameness_factor(a, b);
         (
-            self.directed(a, self.raw(ab, sym, &self.stats[a]), general),
-            self.directed(b, self.raw(ba, sym, &self.stats[b]), general),
+            same * self.directed(a, self.raw(ab, sym, &self.stats[a]), general),
+            same * self.directed(b, self.raw(ba, sym, &self.stats[b]), general),
         )
     }
 
