@@ -23,7 +23,7 @@
 //! `MINGLE_BENCH_SPLIT` picks the events: `tune` (bank 1 only, what tuning looked at),
 //! `heldout` (bank 2 only), or `all` (default: both banks in one 1,000-attendee event,
 //! plus each bank's own event), or `peers` (bank 1 with a peer of each side of every
-//! template: another attendee of the same role in other wordings; prints how often a
+//! template: another attendee of the same role, drawn from its wordings; prints how often a
 //! principal's own peer outranks its counterpart).
 //!
 //! For studying the tuning bank: `MINGLE_BENCH_BREAKDOWN=1` prints who outranks the
@@ -81,8 +81,9 @@ struct Planted {
     b: usize,
     trap: Option<usize>,
     one_sided: usize,
-    /// With peers: another attendee of A's role and one of B's (other wordings of the
-    /// same side), who answer neither A nor B better than the counterpart should.
+    /// With peers: another attendee of A's role and one of B's (drawn from the same side's
+    /// wordings, so a peer may share a text with its principal). A's peer needs what A
+    /// needs and should not outrank B for A; B's peer is, for A, another counterpart.
     peers: Option<(usize, usize)>,
 }
 

@@ -470,11 +470,23 @@ mod tests {
             score::Prepared::new(&input, &off, AnswerHead::bundled(), 2),
             score::Prepared::new(&input, &on, AnswerHead::bundled(), 2),
         );
-        // Identical needs: cosine 1, so both directions keep 1 − (1 − 0.5) of their score;
-        // the sampled statistics are the same, as they do not see the penalty.
+        // Identical needs: cosine 1, so both directions keep 1 − s·(1 − 0.5) of their
+        // score; the sampled statistics are the same, as they do not see the penalty.
         let (x, y) = (penalized.pair_score(2, 3), plain.pair_score(2, 3));
         assert!(y.final_score > 0.0);
-        assert!((x.final_score - 0.5 * y.final_score).abs() < 2e-6, "{} vs {}", x.final_score, y.final_score);
+        for (with, without) in
+            [(x.score_a_to_b, y.score_a_to_b), (x.score_b_to_a, y.score_b_to_a), (x.final_score, y.final_score)]
+        {
+            assert!((with - 0.5 * without).abs() < 2e-6, "{with} vs {without}");
+        }
+        assert!((penalized.final_score(2, 3) - 0.5 * plain.final_score(2, 3)).abs() < 1e-6);
+        // The weight scales the penalty, and it never goes below zero.
+        for (weight, kept) in [(0.5, 0.75), (2.0, 0.0), (3.0, 0.0)] {
+            let policy = Policy { sameness: weight, sameness_floor: 0.5, ..Policy::default() };
+            let p = score::Prepared::new(&input, &policy, AnswerHead::bundled(), 2);
+            let s = p.pair_score(2, 3).final_score;
+            assert!((s - kept * y.final_score).abs() < 2e-6, "sameness {weight}: {s} vs {kept} × {}", y.final_score);
+        }
         // Random needs are nearly orthogonal, below the floor: untouched.
         assert_eq!(penalized.pair_score(5, 9).final_score, plain.pair_score(5, 9).final_score);
     }

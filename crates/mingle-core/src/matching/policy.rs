@@ -35,14 +35,17 @@ pub struct Policy {
     /// rewarding sameness: without it, an attendee's own peer (same role, same need)
     /// outranked the counterpart for 0.686 of principals, with it 0.577.
     pub topic_power: f32,
+    /// General similarity counts up to this much in the topic factor.
     pub topic_cap: f32,
     /// Both directed scores are multiplied by `1 − sameness · max(0, c − sameness_floor)`,
     /// `c` the cosine of the two attendees' mean need embeddings: peers who need the same
     /// thing are not each other's answer. Off (0) by default: with 1 and floor 0.5 own
     /// peers outranked the counterpart for 0.397 of principals instead of 0.577, at no
     /// cost in quality, but a run of 50,000 took 2 s more and the candidate search, which
-    /// does not see it, held 0.844 of the exact top-10 there (docs/benchmarks.md).
+    /// does not see it, held 0.844 of the exact top-10 there (against 0.873; both with
+    /// `candidate_general` 48; docs/benchmarks.md).
     pub sameness: f32,
+    /// The cosine of mean need embeddings above which the sameness penalty starts.
     pub sameness_floor: f32,
     /// How much of a directed score is relative to the principal's own distribution
     /// (a z-score squashed to (0, 1)) rather than absolute: this takes "hubs", attendees
@@ -86,8 +89,9 @@ pub struct Policy {
     /// stage keeps them all).
     pub shortlist_candidates: usize,
     /// Weight of general similarity in the candidate search's dot product (32 since the
-    /// topic factor: recall of the exact top-10 at 10,000 attendees 0.964 with the old 8,
-    /// 0.990 with 32; at 50,000 0.886, 0.873 with 48).
+    /// topic factor: recall of the exact top-10 at 10,000 attendees 0.964 with the old 8
+    /// and the factor uncapped, 0.990 with 32 and the cap; at 50,000 0.886, 0.873 with
+    /// 48).
     pub candidate_general: f32,
 }
 
