@@ -511,15 +511,8 @@ fn kind_of(event: &Event, p: usize, x: usize) -> &'static str {
         (Some(t), "trap") if t == tp => "own trap",
         (Some(t), "one-sided") if t == tp => "own one-sided",
         // A's peer needs what A needs; B's peer is, for A, another counterpart.
-        (Some(t), "peer of a") if t == tp => {
-            if event.origin[p].1 == "a" {
-                "own peer"
-            } else {
-                "counterpart's peer"
-            }
-        }
-        (Some(t), "peer of b") if t == tp => {
-            if event.origin[p].1 == "b" {
+        (Some(t), role) if t == tp && role.starts_with("peer of ") => {
+            if role.strip_prefix("peer of ") == Some(event.origin[p].1) {
                 "own peer"
             } else {
                 "counterpart's peer"

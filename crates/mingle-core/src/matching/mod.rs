@@ -480,6 +480,7 @@ mod tests {
             assert!((with - 0.5 * without).abs() < 2e-6, "{with} vs {without}");
         }
         assert!((penalized.final_score(2, 3) - 0.5 * plain.final_score(2, 3)).abs() < 1e-6);
+        assert_eq!(penalized.pair_score(3, 2), x.mirror(), "the penalty is the pair's, both ways");
         // The weight scales the penalty, and it never goes below zero.
         for (weight, kept) in [(0.5, 0.75), (2.0, 0.0), (3.0, 0.0)] {
             let policy = Policy { sameness: weight, sameness_floor: 0.5, ..Policy::default() };

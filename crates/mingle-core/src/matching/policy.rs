@@ -2,8 +2,9 @@
 //!
 //! A directed score A→B is a weighted sum of five parts in [0, 1] (docs/matching.md):
 //! how well B's offers answer A's needs, goal-category complementarity, intent
-//! strength, value alignment and general similarity, then multiplied by a power of
-//! general similarity (`topic_power`). The weights are the policy; its
+//! strength, value alignment and general similarity, then multiplied by a capped power
+//! of general similarity (`topic_power`, `topic_cap`) and, when on, a sameness penalty.
+//! The weights are the policy; its
 //! version is a hash of every number in it, so two runs with the same policy version
 //! weighed the same way.
 
@@ -76,17 +77,15 @@ pub struct Policy {
     /// that takes each need's best offer. The budget spends the second stage where it is
     /// affordable: 1,000 candidates a principal up to 5,000 attendees (recall of the
     /// exact top-10 0.996 there with answers-v2, the topic factor, `candidate_general`
-    /// 32 and a shortlist of 250; 0.992 before the factor; 0.971 with 400
-    /// and head v2), 500 at 10,000, and none from about 31,000 (at 50,000, 400 would
-    /// cost 24 s).
+    /// 32 and a shortlist of 250; 0.992 before the factor; 0.971 with 400 and head v2),
+    /// 500 at 10,000, and none from about 31,000 (at 50,000, 400 would cost 24 s).
     pub search_candidates: usize,
     pub search_budget: usize,
     /// Candidates per principal kept by the second stage, beyond `top_n` (where it runs:
     /// it is affordable there; before the topic factor, at 5,000 attendees 200 held 0.989
     /// of the exact top-10 with answers-v2 (0.993 with answers-v1), 250 0.992, 300 0.994).
-    /// Never fewer than
-    /// `extra_candidates`, and never more than the first stage found (then the second
-    /// stage keeps them all).
+    /// Never fewer than `extra_candidates`, and never more than the first stage found
+    /// (then the second stage keeps them all).
     pub shortlist_candidates: usize,
     /// Weight of general similarity in the candidate search's dot product (32 since the
     /// topic factor: recall of the exact top-10 at 10,000 attendees 0.964 with the old 8

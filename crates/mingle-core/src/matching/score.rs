@@ -14,8 +14,9 @@
 //!
 //! `S(A→B) = w·(N, Cat, I, V, G)`; the directed score `score_a_to_b` blends `S` with
 //! its standing among A's scores of others (`σ` of a z-score), times
-//! `min(1, G/topic_cap)^topic_power` (topic multiplies the answering), and `final_score` is the harmonic mean of the two
-//! directed scores: high only when both sides gain.
+//! `min(1, G/topic_cap)^topic_power` (topic multiplies the answering), and
+//! `final_score` is the harmonic mean of the two directed scores: high only when both
+//! sides gain.
 
 use crate::goals::CATEGORIES;
 use crate::parallel::map_indices as parallel;
@@ -23,7 +24,7 @@ use crate::vector::{dot, normalize, weighted_dot, Matrix};
 
 use super::answer::{sigmoid, AnswerHead};
 use super::policy::{category_compatibility, Policy};
-use super::{round6, Direction, EventInput, GoalMatch, PairScore, RankedPair, Reason};
+use super::{round6, Direction, EventInput, GoalMatch, PairScore, Profile, RankedPair, Reason};
 
 /// Others sampled per principal to estimate its score distribution.
 const SAMPLE: usize = 100;
@@ -126,22 +127,11 @@ impl<'a> Prepared<'a> {
             let t = offer_texts[i];
             row.copy_from_slice(&head.offer_vector(texts.text(t), texts.vector(t)));
         });
-        let mut general = Matrix::zeros(input.profiles.len(), texts.dimension);
-        general.fill_rows(threads, |i, g| {
-            let p = &input.profiles[i];
-            for &t in p.goal.iter().chain(&p.needs).chain(&p.offers) {
-                g.iter_mut().zip(texts.vector(t)).for_each(|(a, b)| *a += b);
-            }
-            normalize(g);
+        let general = Self::unit_means(input, input.profiles.len(), threads, |p| {
+            p.goal.iter().chain(&p.needs).chain(&p.offers).copied().collect()
         });
-        let mean_of_needs = if policy.sameness > 0.0 { input.profiles.len() } else { 0 };
-        let mut need_means = Matrix::zeros(mean_of_needs, texts.dimension);
-        need_means.fill_rows(threads, |i, m| {
-            for &t in &input.profiles[i].needs {
-                m.iter_mut().zip(texts.vector(t)).for_each(|(a, b)| *a += b);
-            }
-            normalize(m);
-        });
+        let with_sameness = if policy.sameness > 0.0 { input.profiles.len() } else { 0 };
+        let need_means = Self::unit_means(input, with_sameness, threads, |p| p.needs.clone());
         // The offer bias `u·x_o` sits just before the trailing 1 of an offer vector.
         let offers = Self::without_hubs(&needs, offers, policy.hub, width - 2, threads);
         let objective_fit = input.objectives.map(|o| {
@@ -166,6 +156,24 @@ impl<'a> Prepared<'a> {
         };
         prepared.estimate_stats(threads);
         prepared
+    }
+
+    /// The unit mean embedding of some of each profile's texts, for the first `rows`
+    /// profiles (zero when a profile has none).
+    fn unit_means(
+        input: &EventInput,
+        rows: usize,
+        threads: usize,
+        texts_of: impl Fn(&Profile) -> Vec<u32> + Sync,
+    ) -> Matrix {
+        let mut out = Matrix::zeros(rows, input.texts.dimension);
+        out.fill_rows(threads, |i, m| {
+            for t in texts_of(&input.profiles[i]) {
+                m.iter_mut().zip(input.texts.vector(t)).for_each(|(a, b)| *a += b);
+            }
+            normalize(m);
+        });
+        out
     }
 
     /// Takes "hub" offers down: each offer's logits lose `hub` times its mean logit
@@ -361,20 +369,19 @@ impl<'a> Prepared<'a> {
         self.policy.answer * answer.value + self.policy.intent * self.intent(answer, stats) + symmetric
     }
 
-    /// The directed score from `S`: absolute and relative to the principal's others,
-    /// times the topic factor. The product, not a sum: an offer of the right kind from
-    /// another field (money for a founder, from a property fund) answers well on its
-    /// own, and only the two profiles' closeness says it is off topic.
-    fn directed(&self, a: usize, raw: f32, general: f32) -> f32 {
+    /// The directed score from `S`, before the pair's factors: absolute and relative to
+    /// the principal's others.
+    fn directed(&self, a: usize, raw: f32) -> f32 {
         let s = &self.stats[a];
         let relative = sigmoid((raw - s.score_mean) / s.score_sd.max(0.02));
-        let directed = (1.0 - self.policy.relative) * raw + self.policy.relative * relative;
-        directed * self.topic_factor(general)
+        (1.0 - self.policy.relative) * raw + self.policy.relative * relative
     }
 
-    /// `min(1, G / topic_cap)^topic_power`: closeness up to what complementary partners
-    /// show counts as shared topic; beyond it, it is sameness (two founders with one
-    /// pitch), which the factor must not reward.
+    /// `min(1, G / topic_cap)^topic_power`. A product, not a sum: an offer of the right
+    /// kind from another field (money for a founder, from a property fund) answers well
+    /// on its own, and only the two profiles' closeness says it is off topic. Closeness
+    /// up to what complementary partners show counts as shared topic; beyond it, it is
+    /// sameness (two founders with one pitch), which the factor must not reward.
     fn topic_factor(&self, general: f32) -> f32 {
         let p = self.policy;
         // A negative power would send G = 0 to infinity.
@@ -395,6 +402,7 @@ impl<'a> Prepared<'a> {
 
     /// Both directed scores of (A, B) from both answerings, the pair's category and
     /// value parts and its general similarity: what every path to `final_score` shares.
+    /// The topic and sameness factors belong to the pair, so both directions take them.
     fn both_directions(
         &self,
         pair: (usize, usize),
@@ -403,10 +411,10 @@ impl<'a> Prepared<'a> {
     ) -> (f32, f32) {
         let ((a, b), (ab, ba), (category, value, general)) = (pair, answers, parts);
         let sym = self.weigh(category, value, general);
-        let same = self.sameness_factor(a, b);
+        let pair_factor = self.topic_factor(general) * self.sameness_factor(a, b);
         (
-            same * self.directed(a, self.raw(ab, sym, &self.stats[a]), general),
-            same * self.directed(b, self.raw(ba, sym, &self.stats[b]), general),
+            pair_factor * self.directed(a, self.raw(ab, sym, &self.stats[a])),
+            pair_factor * self.directed(b, self.raw(ba, sym, &self.stats[b])),
         )
     }
 
