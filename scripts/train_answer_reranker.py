@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measures a cross-encoder answer scorer: all-MiniLM-L6-v2 reading a need and an offer
+r"""Measures a cross-encoder answer scorer: all-MiniLM-L6-v2 reading a need and an offer
 together ("[CLS] need [SEP] offer [SEP]", mean-pooled, one linear logit), fine-tuned
 whole, as a reranker over the engine's best candidates. Measured and not shipped: see
 docs/benchmarks.md ("Matching quality", seventh session).
@@ -15,23 +15,32 @@ This script measures it before any of it is built into mingle:
     --from-adapter starts from the shipped answer adapter merged into the encoder;
   * prints ROC AUC on the validation domains: answers against hard negatives and against
     answers to other needs (one of another domain, one of the same domain), and mixed;
-    --compare prints the shipped adapter's AUCs on the same pairs;
+    --compare prints the shipped answer score's AUCs on the same pairs, alone and in
+    item-level ensembles with the reranker (logit = bi + a · cross);
   * with --rerank DUMP: reranks each principal's engine top --top, from a
     `MINGLE_BENCH_DUMP` file of the quality benchmark's tuning bank
     (`MINGLE_BENCH_SPLIT=tune`), and prints recall@1/10, MRR@10 and the trap and
     one-sided rates (counted for both principals of a template) for each of --weights:
     blends f^(1-w)·R^w of the engine's final score with the reranker's, or with
-    --ensemble the engine as if its item score were the shipped answer logit plus w times
-    the reranker's;
+    --ensemble a proxy for the engine with the shipped answer logit plus w times the
+    reranker's as its item score;
   * with --heldout: ROC AUC on `need_offer_pairs.jsonl` (held out: counts as a look).
 
-Needs torch and transformers (pip). CPU only; one epoch takes 18-32 min on 2 cores. The
-seventh session's three models:
+Needs torch and transformers (pip). CPU only; one epoch trains in 18-30 min on 2 cores.
+The seventh session's dump and three models (trained before groups of unequal length
+were padded instead of cut to the shortest, which changed 2 of model 1's 317 batches):
 
-    python3 scripts/train_answer_reranker.py --save /tmp/cross1.pt --compare
-    python3 scripts/train_answer_reranker.py --hard 2 --random 4 --save /tmp/cross2.pt
-    python3 scripts/train_answer_reranker.py --from-adapter --save /tmp/cross3.pt
-    python3 scripts/train_answer_reranker.py --load /tmp/cross1.pt --rerank /tmp/tune.dump --top 20 --weights 0,0.05
+    MINGLE_BENCH_SPLIT=tune MINGLE_BENCH_DUMP=/tmp/tune.dump \
+        cargo bench -p mingle --bench matching_quality
+    python3 scripts/train_answer_reranker.py --save /tmp/cross1.pt --rerank /tmp/tune.dump
+    python3 scripts/train_answer_reranker.py --hard 2 --random 4 --save /tmp/cross2.pt \
+        --rerank /tmp/tune.dump
+    python3 scripts/train_answer_reranker.py --from-adapter --save /tmp/cross3.pt \
+        --rerank /tmp/tune.dump --top 20 --weights 0,0.05,0.1,0.25,0.5,1
+    python3 scripts/train_answer_reranker.py --load /tmp/cross1.pt --compare \
+        --rerank /tmp/tune.dump --top 20 --weights 0,0.05,0.1,0.15
+    python3 scripts/train_answer_reranker.py --load /tmp/cross1.pt \
+        --rerank /tmp/tune.dump --ensemble --weights 0,0.25,0.5,1
 """
 import argparse
 import json
@@ -167,11 +176,17 @@ def train(model, tok, recs, args):
                 hard = [h["text"] for h in r["hard"]]
                 rng.shuffle(hard)
                 groups.append([rng.choice(r["answers"])] + hard[: args.hard] + negatives(r, by_domain, recs, rng, args.random, 1))
-            width = min(len(g) for g in groups)
-            pairs = [(recs[j]["need"], t) for j, g in zip(order[i : i + args.batch], groups) for t in g[:width]]
+            pairs = [(recs[j]["need"], t) for j, g in zip(order[i : i + args.batch], groups) for t in g]
             enc = tok([n for n, _ in pairs], [o for _, o in pairs], padding=True, truncation=True,
                       max_length=MAX_TOKENS, return_tensors="pt")
-            s = model(enc).view(len(groups), width)
+            flat = model(enc)
+            # Groups differ in length (records with fewer hard negatives, domains with one
+            # record): pad with -inf rather than cut anyone's negatives.
+            s = torch.full((len(groups), max(len(g) for g in groups)), float("-inf"))
+            at = 0
+            for row, g in enumerate(groups):
+                s[row, : len(g)] = flat[at : at + len(g)]
+                at += len(g)
             # Listwise: the answer (column 0) against its group.
             loss = torch.nn.functional.cross_entropy(s, torch.zeros(len(groups), dtype=torch.long))
             opt.zero_grad()
@@ -194,8 +209,10 @@ def rerank(model, tok, dump, top, platt, weights, ensemble):
       * blend (each w of `weights`): f^(1-w) · R^w, with R from the reranker alone
         (Platt-calibrated);
       * with `ensemble`, instead (each a of `weights`): f · R_ens / R_bi, where the item
-        probability is σ(bi + a · cross), bi the shipped answer score's logit: the engine
-        as if its answer score were the ensemble of the two."""
+        probability is σ(bi + a · cross), bi the shipped answer score's logit. A proxy for
+        the engine with the ensemble as its answer score: f is rescaled by how much the
+        ensemble changes the answering, though in the engine N is only one part of the
+        directed score."""
     people = json.load(open(dump + ".people"))
     rows = defaultdict(list)
     for line in open(dump):
@@ -212,6 +229,8 @@ def rerank(model, tok, dump, top, platt, weights, ensemble):
 
     def reciprocal(prob, p, x):
         def directed(u, v):
+            if not people[u]["needs"] or not people[v]["offers"]:
+                return 0.0  # as the engine's N
             best = [max(prob(n, o) for o in people[v]["offers"]) for n in people[u]["needs"]]
             return 0.5 * max(best) + 0.5 * sum(best) / len(best)
 
@@ -265,18 +284,20 @@ def adapter_logits(tok, pairs):
     return {(n, o): k * float(vec[n] @ vec[o]) + b for n, o in pairs}
 
 
-def adapter_validation(tok, val):
-    """The same AUCs for the shipped bi-encoder (answers-v2): the adapted vectors' cosine."""
-    model = BertModel.from_pretrained(MODEL_DIR, add_pooling_layer=False)
-    add_lora(model, 16, 32)
-    load_adapter(model, ADAPTER)
-    model.eval()
+def compare(model, tok, val):
+    """On the same validation pairs: the shipped answer score (answers-v2 cosine through
+    answer_head.json's calibration), and item-level ensembles of it with the reranker,
+    logit = bi + a · cross."""
     pairs, labels = validation_pairs(val)
-    texts = sorted({t for pair in pairs for t in pair})
-    vec = dict(zip(texts, embed(model, tok, texts).numpy()))
-    s = np.array([float(vec[n] @ vec[o]) for n, o in pairs])
-    pos, hard, rand = s[labels == 1], s[labels == 0], s[labels == 2]
-    return auc(pos, np.concatenate([hard, rand])), auc(pos, hard), auc(pos, rand)
+    bi = adapter_logits(tok, pairs)
+    b = np.array([bi[pair] for pair in pairs])
+    c = logits(model, tok, pairs)
+    for a in (0.0, 0.25, 0.5, 1.0, 2.0):
+        z = b + a * c
+        pos, hard, rand = z[labels == 1], z[labels == 0], z[labels == 2]
+        name = "answers-v2 alone" if a == 0 else f"answers-v2 + {a} x reranker"
+        print(f"{name}, same pairs: AUC mixed {auc(pos, np.concatenate([hard, rand])):.3f} "
+              f"hard {auc(pos, hard):.3f} random {auc(pos, rand):.3f}", flush=True)
 
 
 def heldout_auc(model, tok):
@@ -302,9 +323,10 @@ def main():
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--weights", default="0,0.25,0.5,0.75,1", help="blend weights of the reranker to print")
     ap.add_argument("--ensemble", action="store_true",
-                    help="with --rerank: the item score as the shipped answer score's logit plus w times the reranker's")
+                    help="with --rerank: rescale f by the answering under the shipped answer logit plus w times the reranker's (a proxy)")
     ap.add_argument("--heldout", action="store_true")
-    ap.add_argument("--compare", action="store_true", help="also the shipped adapter's AUCs on the same validation pairs")
+    ap.add_argument("--compare", action="store_true",
+                    help="also the shipped answer score's AUCs on the same validation pairs, alone and in ensembles with the reranker")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -327,7 +349,7 @@ def main():
     mixed, hard, rand, platt = validation(model, tok, val)
     print(f"validation AUC mixed {mixed:.3f} hard {hard:.3f} random {rand:.3f}; Platt a {platt[0]:.3f} b {platt[1]:.3f}", flush=True)
     if args.compare:
-        print("answers-v2 (bi-encoder cosine), same pairs: AUC mixed %.3f hard %.3f random %.3f" % adapter_validation(tok, val), flush=True)
+        compare(model, tok, val)
     if args.rerank:
         rerank(model, tok, args.rerank, args.top, platt, [float(w) for w in args.weights.split(",")], args.ensemble)
     if args.heldout:
