@@ -406,6 +406,21 @@ def load_adapter(model, path):
             module.b.data = tensors[f"{name}.lora_b"].float() / module.scale
 
 
+def fit_logistic(x, y, w, start):
+    """(k, b) of the weighted logistic regression p = σ(k x + b), by Newton's method on
+    the two parameters: a score calibrated to a probability."""
+    k, b = start
+    for _ in range(2000):
+        p = 1 / (1 + np.exp(-(k * x + b)))
+        g = np.array([np.sum(w * (p - y) * x), np.sum(w * (p - y))])
+        h = np.array([[np.sum(w * p * (1 - p) * x * x), np.sum(w * p * (1 - p) * x)], [np.sum(w * p * (1 - p) * x), np.sum(w * p * (1 - p))]])
+        step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
+        k, b = k - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    return k, b
+
+
 def fit_head(model, tok, val, train, path, basis_rank=48):
     """The answer head over tuned embeddings: a calibrated cosine, logit = k cos + b,
     fitted by logistic regression on the validation domains (which the adapter never saw):
@@ -433,15 +448,7 @@ def fit_head(model, tok, val, train, path, basis_rank=48):
                 ys.append(0)
     x, y = np.array(xs), np.array(ys, float)
     w = np.where(y == 1, 0.5 / y.sum(), 0.5 / (1 - y).sum())
-    k, b = 10.0, -5.0
-    for _ in range(2000):  # Newton's method on two parameters
-        p = 1 / (1 + np.exp(-(k * x + b)))
-        g = np.array([np.sum(w * (p - y) * x), np.sum(w * (p - y))])
-        h = np.array([[np.sum(w * p * (1 - p) * x * x), np.sum(w * p * (1 - p) * x)], [np.sum(w * p * (1 - p) * x), np.sum(w * p * (1 - p))]])
-        step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
-        k, b = k - step[0], b - step[1]
-        if np.abs(step).max() < 1e-10:
-            break
+    k, b = fit_logistic(x, y, w, start=(10.0, -5.0))
     print(f"calibration on {len(x)} validation pairs: logit = {k:.3f} cos {b:+.3f}", flush=True)
     sample = sorted({r["need"] for r in train} | {a for r in train for a in r["answers"]})
     m = embed(model, tok, sample).numpy().astype(np.float64)

@@ -56,7 +56,9 @@ import torch
 from transformers import AutoTokenizer, BertModel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_answer_encoder import ENC_DATA, MODEL_DIR, ROOT, VALIDATION_DOMAINS, add_lora, auc, embed, load_adapter, records  # noqa: E402
+from train_answer_encoder import (  # noqa: E402
+    ENC_DATA, MODEL_DIR, ROOT, VALIDATION_DOMAINS, LoRA, add_lora, auc, embed, fit_logistic, load_adapter, records,
+)
 
 MAX_TOKENS = 96
 ADAPTER = os.path.join(ROOT, "crates/mingle-encoder/src/answer_adapter.safetensors")
@@ -65,11 +67,12 @@ ADAPTER = os.path.join(ROOT, "crates/mingle-encoder/src/answer_adapter.safetenso
 class CrossScorer(torch.nn.Module):
     """The encoder over the pair, mean-pooled, then one logit."""
 
-    def __init__(self, adapter=None):
+    def __init__(self, from_adapter=False):
         super().__init__()
-        self.bert = BertModel.from_pretrained(MODEL_DIR, add_pooling_layer=False)
-        if adapter:
-            merge_adapter(self.bert, adapter)
+        if from_adapter:
+            self.bert = merged_adapted_encoder()
+        else:
+            self.bert = BertModel.from_pretrained(MODEL_DIR, add_pooling_layer=False)
         self.out = torch.nn.Linear(self.bert.config.hidden_size, 1)
 
     def forward(self, enc):
@@ -78,18 +81,40 @@ class CrossScorer(torch.nn.Module):
         return self.out((h * m).sum(1) / m.sum(1)).squeeze(-1)
 
 
-def merge_adapter(bert, path):
-    """Starts from the answer adapter's weights (merged into the encoder) instead of the
-    published model's."""
+def adapted_encoder():
+    """The encoder with the shipped answer adapter (answers-v2) in LoRA layers."""
+    bert = BertModel.from_pretrained(MODEL_DIR, add_pooling_layer=False)
     add_lora(bert, 16, 32)
-    load_adapter(bert, path)
+    load_adapter(bert, ADAPTER)
+    return bert
+
+
+def merged_adapted_encoder():
+    """The adapted encoder with the adapter merged into its weights, all trainable: the
+    start of --from-adapter instead of the published model."""
+    bert = adapted_encoder()
     for module in list(bert.modules()):
         for name, child in list(module.named_children()):
-            if hasattr(child, "scale") and hasattr(child, "base"):
+            if isinstance(child, LoRA):
                 child.base.weight.data += child.scale * (child.b.data @ child.a.data)
                 setattr(module, name, child.base)
     for p in bert.parameters():
         p.requires_grad_(True)
+    return bert
+
+
+def by_domain(recs):
+    out = defaultdict(list)
+    for r in recs:
+        out[r["domain"]].append(r)
+    return out
+
+
+def three_aucs(s, labels):
+    """ROC AUC of answers (label 1) against hard negatives (0) and answers to other needs
+    (2) together, against each alone."""
+    pos, hard, rand = s[labels == 1], s[labels == 0], s[labels == 2]
+    return auc(pos, np.concatenate([hard, rand])), auc(pos, hard), auc(pos, rand)
 
 
 def logits(model, tok, pairs, batch=256):
@@ -105,14 +130,15 @@ def logits(model, tok, pairs, batch=256):
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def negatives(r, by_domain, train, rng, other_domains=1, same_domain=1):
-    """Answers to other needs: of other domains' records, and of the same domain's."""
+def negatives(r, domains, train, rng, other_domains=1, same_domain=1):
+    """Answers to other needs: of other domains' records, and of the same domain's
+    (`domains`: by_domain(train))."""
     out = []
     while len(out) < other_domains:
         other = train[rng.randrange(len(train))]
         if other["domain"] != r["domain"] and other["answers"]:
             out.append(rng.choice(other["answers"]))
-    same = [o for o in by_domain[r["domain"]] if o is not r and o["answers"]]
+    same = [o for o in domains[r["domain"]] if o is not r and o["answers"]]
     for _ in range(same_domain if same else 0):
         out.append(rng.choice(rng.choice(same)["answers"]))
     return out
@@ -122,16 +148,14 @@ def validation_pairs(val, seed=7):
     """Each validation need with its answers (label 1), its hard negatives (0), and an
     answer to another domain's need and one to its own domain's (2)."""
     rng = random.Random(seed)
-    by_domain = defaultdict(list)
-    for r in val:
-        by_domain[r["domain"]].append(r)
+    domains = by_domain(val)
     pairs, labels = [], []  # label: 1 answer, 0 hard, 2 random
     for r in val:
         pairs += [(r["need"], a) for a in r["answers"]]
         labels += [1] * len(r["answers"])
         pairs += [(r["need"], h["text"]) for h in r["hard"]]
         labels += [0] * len(r["hard"])
-        rand = negatives(r, by_domain, val, rng)
+        rand = negatives(r, domains, val, rng)
         pairs += [(r["need"], t) for t in rand]
         labels += [2] * len(rand)
     return pairs, np.array(labels)
@@ -142,24 +166,14 @@ def validation(model, tok, val):
     and the Platt scaling (a, b) that turns the logits into probabilities."""
     pairs, labels = validation_pairs(val)
     s = logits(model, tok, pairs)
-    pos, hard, rand = s[labels == 1], s[labels == 0], s[labels == 2]
-    # Platt scaling by a few Newton steps of logistic regression on (logit -> label).
-    x, y = s, (labels == 1).astype(np.float64)
-    a, b = 1.0, 0.0
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-(a * x + b)))
-        g = np.array([((p - y) * x).sum(), (p - y).sum()])
-        w = p * (1 - p)
-        h = np.array([[(w * x * x).sum(), (w * x).sum()], [(w * x).sum(), w.sum()]]) + 1e-6 * np.eye(2)
-        a, b = np.array([a, b]) - np.linalg.solve(h, g)
-    return auc(pos, np.concatenate([hard, rand])), auc(pos, hard), auc(pos, rand), (float(a), float(b))
+    y = (labels == 1).astype(np.float64)
+    platt = fit_logistic(s.astype(np.float64), y, np.full(len(s), 1 / len(s)), start=(1.0, 0.0))
+    return (*three_aucs(s, labels), (float(platt[0]), float(platt[1])))
 
 
 def train(model, tok, recs, args):
     rng = random.Random(args.seed)
-    by_domain = defaultdict(list)
-    for r in recs:
-        by_domain[r["domain"]].append(r)
+    domains = by_domain(recs)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps = max(1, args.epochs * math.ceil(len(recs) / args.batch))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 30) * max(0.0, 1 - s / steps))
@@ -175,7 +189,7 @@ def train(model, tok, recs, args):
                 r = recs[j]
                 hard = [h["text"] for h in r["hard"]]
                 rng.shuffle(hard)
-                groups.append([rng.choice(r["answers"])] + hard[: args.hard] + negatives(r, by_domain, recs, rng, args.random, 1))
+                groups.append([rng.choice(r["answers"])] + hard[: args.hard] + negatives(r, domains, recs, rng, args.random, 1))
             pairs = [(recs[j]["need"], t) for j, g in zip(order[i : i + args.batch], groups) for t in g]
             enc = tok([n for n, _ in pairs], [o for _, o in pairs], padding=True, truncation=True,
                       max_length=MAX_TOKENS, return_tensors="pt")
@@ -248,35 +262,30 @@ def rerank(model, tok, dump, top, platt, weights, ensemble):
             calibrated = lambda n, o: sigmoid(platt[0] * cross[(n, o)] + platt[1])
             score = {(p, r["x"]): (r["f"] ** (1 - w)) * (reciprocal(calibrated, p, r["x"]) ** w)
                      for p, rs in shortlist.items() for r in rs}
-        at1 = at10 = mrr = traps = trap_n = ones = one_n = 0
+        at1 = at10 = mrr = 0
+        beaten, present = {"own trap": 0, "own one-sided": 0}, {"own trap": 0, "own one-sided": 0}
         for p, rs in rows.items():
             # Reranked candidates first, then the rest by f.
             key = {r["x"]: (1, score[(p, r["x"])]) if (p, r["x"]) in score else (0, r["f"]) for r in rs}
-            ranked = sorted(rs, key=lambda r: (key[r["x"]], -r["x"]), reverse=True)
-            kinds = [r["kind"] for r in ranked]
+            kinds = [r["kind"] for r in sorted(rs, key=lambda r: (key[r["x"]], -r["x"]), reverse=True)]
             c = kinds.index("counterpart") + 1
             at1 += c == 1
             at10 += c <= 10
             mrr += 1 / c if c <= 10 else 0
-            for kind in ("own trap", "own one-sided"):
+            for kind in beaten:
                 if kind in kinds:
-                    beat = kinds.index(kind) < c - 1
-                    if kind == "own trap":
-                        traps, trap_n = traps + beat, trap_n + 1
-                    else:
-                        ones, one_n = ones + beat, one_n + 1
+                    present[kind] += 1
+                    beaten[kind] += kinds.index(kind) < c - 1
         n = len(rows)
-        print(f"{'ensemble a' if ensemble else 'blend w'} {w:.2f} (top {top}): R@1 {at1 / n:.3f}  R@10 {at10 / n:.3f}  MRR@10 {mrr / n:.3f}  "
-              f"trap {traps / max(trap_n, 1):.3f} ({traps}/{trap_n})  one-sided {ones / max(one_n, 1):.3f} ({ones}/{one_n})", flush=True)
+        rate = lambda kind: f"{beaten[kind] / max(present[kind], 1):.3f} ({beaten[kind]}/{present[kind]})"
+        print(f"{'ensemble a' if ensemble else 'blend w'} {w:.2f} (top {top}): R@1 {at1 / n:.3f}  R@10 {at10 / n:.3f}  "
+              f"MRR@10 {mrr / n:.3f}  trap {rate('own trap')}  one-sided {rate('own one-sided')}", flush=True)
 
 
 def adapter_logits(tok, pairs):
     """The shipped answer score's logit (answers-v2 cosine through answer_head.json's
     calibration) for each (need, offer)."""
-    model = BertModel.from_pretrained(MODEL_DIR, add_pooling_layer=False)
-    add_lora(model, 16, 32)
-    load_adapter(model, ADAPTER)
-    model.eval()
+    model = adapted_encoder().eval()
     head = json.load(open(os.path.join(ROOT, "crates/mingle-core/src/matching/answer_head.json")))
     k, b = head["diag"][0], head["bias"]
     texts = sorted({t for pair in pairs for t in pair})
@@ -293,11 +302,8 @@ def compare(model, tok, val):
     b = np.array([bi[pair] for pair in pairs])
     c = logits(model, tok, pairs)
     for a in (0.0, 0.25, 0.5, 1.0, 2.0):
-        z = b + a * c
-        pos, hard, rand = z[labels == 1], z[labels == 0], z[labels == 2]
         name = "answers-v2 alone" if a == 0 else f"answers-v2 + {a} x reranker"
-        print(f"{name}, same pairs: AUC mixed {auc(pos, np.concatenate([hard, rand])):.3f} "
-              f"hard {auc(pos, hard):.3f} random {auc(pos, rand):.3f}", flush=True)
+        print(f"{name}, same pairs: AUC mixed %.3f hard %.3f random %.3f" % three_aucs(b + a * c, labels), flush=True)
 
 
 def heldout_auc(model, tok):
@@ -339,7 +345,7 @@ def main():
         train_recs = train_recs[: args.limit]
     print(f"{len(train_recs)} training needs; {len(val)} validation needs over {len(VALIDATION_DOMAINS)} domains", flush=True)
     tok = AutoTokenizer.from_pretrained(MODEL_DIR)
-    model = CrossScorer(ADAPTER if args.from_adapter else None)
+    model = CrossScorer(args.from_adapter)
     if args.load:
         model.load_state_dict(torch.load(args.load))
     elif args.epochs:

@@ -4,9 +4,8 @@
 //! how well B's offers answer A's needs, goal-category complementarity, intent
 //! strength, value alignment and general similarity, then multiplied by a capped power
 //! of general similarity (`topic_power`, `topic_cap`) and, when on, a sameness penalty.
-//! The weights are the policy; its
-//! version is a hash of every number in it, so two runs with the same policy version
-//! weighed the same way.
+//! The weights are the policy; its version is a hash of every number in it, so two runs
+//! with the same policy version weighed the same way.
 
 use serde::{Deserialize, Serialize};
 
