@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 import torch
-from transformers import AutoTokenizer, BertModel
+from transformers import AutoModel, AutoTokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENC_DATA = os.path.join(ROOT, "crates/mingle-encoder/benches/data")
@@ -71,16 +71,25 @@ def add_lora(model, rank, alpha):
 
 
 def embed(model, tok, texts, batch=128, grad=False):
+    # Texts of similar length go through together (sorted, in chunks of at most 128), so
+    # that little is spent on padding: a random batch pads to about 2.4 times its tokens.
+    # 256 tokens at most, as mingle-encoder truncates.
+    lengths = [len(ids) for ids in tok(list(texts), truncation=True, max_length=256)["input_ids"]]
+    order = sorted(range(len(texts)), key=lambda i: lengths[i])
     out = []
-    for i in range(0, len(texts), batch):
-        # 256 tokens, as mingle-encoder truncates.
-        enc = tok(texts[i : i + batch], padding=True, truncation=True, max_length=256, return_tensors="pt")
+    step = min(batch, 128)
+    for i in range(0, len(order), step):
+        enc = tok([texts[j] for j in order[i : i + step]], padding=True, truncation=True, max_length=256, return_tensors="pt")
         with torch.set_grad_enabled(grad):
             h = model(**enc).last_hidden_state
             m = enc["attention_mask"].unsqueeze(-1).float()
             v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
             out.append(torch.nn.functional.normalize(v, dim=-1))
-    return torch.cat(out)
+    if not out:
+        return torch.zeros(0, model.config.hidden_size)
+    inverse = torch.empty(len(order), dtype=torch.long)
+    inverse[torch.tensor(order)] = torch.arange(len(order))
+    return torch.cat(out)[inverse]
 
 
 def auc(pos, neg):
@@ -280,6 +289,13 @@ def main():
                     help="cross-batch memory: the answers and hard negatives of the last N batches (detached, other domains only) "
                          "as extra negatives; measured worse than none (docs/benchmarks.md)")
     ap.add_argument("--seed", type=int, default=0, help="initialisation and batch order (answers-v2: 0)")
+    ap.add_argument("--teacher", help="distil from a teacher: an .npz written by --dump-vectors (texts, vectors); each "
+                    "need's softmax over the batch's offers is pulled towards the teacher's (KL), beside the contrastive loss")
+    ap.add_argument("--kd-weight", type=float, default=1.0, help="weight of the teacher's KL term (with --teacher)")
+    ap.add_argument("--dump-vectors", help="after training (or loading, with --epochs 0), write the vectors of every "
+                    "training and validation text here (.npz): a teacher for --teacher")
+    ap.add_argument("--base", default=MODEL_DIR,
+                    help="the encoder to adapt (a sentence-transformers directory; mean pooling): all-MiniLM-L6-v2 unless given")
     ap.add_argument("--tune-bank", action="store_true")
     ap.add_argument("--heldout", action="store_true")
     ap.add_argument("--save", help="write the adapter (safetensors) here")
@@ -297,8 +313,8 @@ def main():
     val = [r for r in recs if r["domain"] in val_domains and r["answers"]]
     print(f"{len(train)} training needs over {len(domains) - len(val_domains)} domains; {len(val)} validation needs over {len(val_domains)} domains", flush=True)
 
-    tok = AutoTokenizer.from_pretrained(MODEL_DIR)
-    model = BertModel.from_pretrained(MODEL_DIR, add_pooling_layer=False)
+    tok = AutoTokenizer.from_pretrained(args.base)
+    model = AutoModel.from_pretrained(args.base, add_pooling_layer=False)
     if not args.load:
         report("frozen", model, tok, val, args)
 
@@ -311,6 +327,11 @@ def main():
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     steps = max(1, args.epochs * math.ceil(len(train) / args.batch))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * max(0.0, 1 - s / steps))
+    teacher = None
+    if args.teacher:
+        t = np.load(args.teacher)
+        teacher = dict(zip(t["texts"].tolist(), torch.from_numpy(t["vectors"]).float()))
+        print(f"teacher: {len(teacher)} texts from {args.teacher}", flush=True)
     step = 0
     mined = {}
     memory = []  # (embeddings, need index of each row) of recent batches, detached
@@ -348,6 +369,14 @@ def main():
             loss = torch.nn.functional.cross_entropy(need_logits, target) + 0.5 * torch.nn.functional.cross_entropy(
                 logits[:, : len(batch)].t(), target
             )
+            if teacher is not None:
+                # The teacher's ranking of every offer of the batch for each need, strangers
+                # and hard negatives included: what the student should copy.
+                tv = torch.stack([teacher[x] for x in needs + answers + hard])
+                t_logits = args.scale * tv[: len(batch)] @ tv[len(batch) :].t()
+                loss = loss + args.kd_weight * torch.nn.functional.kl_div(
+                    torch.log_softmax(logits, dim=1), torch.log_softmax(t_logits, dim=1), log_target=True, reduction="batchmean"
+                )
             if args.memory and step >= 20:  # after the warm-up, when embeddings drift slowly
                 owners = ids + [ids[k] for k, r in enumerate(batch) for _ in range(min(args.hard_per_need, len(r["hard"])))]
                 owners += [ids[k] for k, r in enumerate(batch) if mined.get(r["need"])]
@@ -362,6 +391,11 @@ def main():
             if step % 20 == 0:
                 print(f"epoch {epoch} step {step}/{steps} loss {total / (i // args.batch + 1):.3f} {time.time() - start:.0f}s", flush=True)
         report(f"epoch {epoch}", model, tok, val, args)
+    if args.dump_vectors:
+        model.eval()
+        texts = sorted({x for r in train + val for x in [r["need"], *r["answers"], *(h["text"] for h in r["hard"])]})
+        np.savez(args.dump_vectors, texts=np.array(texts), vectors=embed(model, tok, texts, batch=256).numpy())
+        print(f"wrote the vectors of {len(texts)} texts to {args.dump_vectors}", flush=True)
     if args.save:
         save_adapter(model, args.save)
         load_adapter(model, args.save)  # the head is fitted on the float16 weights mingle ships
