@@ -301,6 +301,7 @@ def main():
     ap.add_argument("--save", help="write the adapter (safetensors) here")
     ap.add_argument("--load", help="start from this adapter (with --epochs 0: evaluate it)")
     ap.add_argument("--head", help="fit the calibrated answer head on the validation domains and write it here")
+    ap.add_argument("--head-version", default="answer-cosine-v2", help="the version the written head carries (with --head)")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -400,7 +401,7 @@ def main():
         save_adapter(model, args.save)
         load_adapter(model, args.save)  # the head is fitted on the float16 weights mingle ships
     if args.head:
-        fit_head(model, tok, val, train, args.head)
+        fit_head(model, tok, val, train, args.head, args.head_version)
 
 
 def mine_negatives(model, tok, train, n):
@@ -455,7 +456,7 @@ def fit_logistic(x, y, w, start):
     return k, b
 
 
-def fit_head(model, tok, val, train, path, basis_rank=48):
+def fit_head(model, tok, val, train, path, version, basis_rank=48):
     """The answer head over tuned embeddings: a calibrated cosine, logit = k cos + b,
     fitted by logistic regression on the validation domains (which the adapter never saw):
     answers against hard and random negatives, weighted to equal mass. Written in the
@@ -489,7 +490,7 @@ def fit_head(model, tok, val, train, path, basis_rank=48):
     basis = np.linalg.svd(m, full_matrices=False)[2][:basis_rank]
     dim = m.shape[1]
     head = {
-        "version": "answer-cosine-v2",
+        "version": version,
         "dimension": dim,
         "cues": [],
         "diag": [round(k, 6)] * dim,
