@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Trains the encoder's answer adapter: low-rank updates (LoRA) to all-MiniLM-L6-v2 so
+"""Trains the encoder's answer adapter: low-rank updates (LoRA) to all-MiniLM-L6-v2 (or,
+with --base, another mean-pooling sentence encoder, measured as a teacher) so
 that a need's embedding lies near the offers that answer it, where the published model
 puts it near everything on its topic (and a head on frozen vectors could not undo that).
 
@@ -16,15 +17,18 @@ prints, for the frozen and the tuned encoder:
     benchmark's "cosine needs/offers, harmonic mean" baseline;
   * with --heldout: ROC AUC on `need_offer_pairs.jsonl` (held out: counts as a look).
 
-Needs torch, transformers and safetensors (pip). CPU only; about 24 min on 2 cores for
-the default 5 epochs. Writes the adapter mingle bundles (--save) and the calibrated answer
+Needs torch, transformers and safetensors (pip). CPU only; about 16 min of steps on 2
+cores for the default 5 epochs (all-mpnet-base-v2: about 19 min an epoch). With
+--dump-vectors it writes a teacher's vectors, and --teacher distils them into the adapter
+being trained (docs/benchmarks.md, "Eighth and ninth sessions"). Only an adapter of
+all-MiniLM-L6-v2 can ship: the engine reads 384-d vectors. Writes the adapter mingle bundles (--save) and the calibrated answer
 head (--head); the goal head must then be retrained on the new vectors
 (scripts/train_goal_head.py), and the encoder's reference fixture regenerated
 (scripts/reference_embeddings.py --adapter):
 
     python3 scripts/train_answer_encoder.py --tune-bank \
         --save crates/mingle-encoder/src/answer_adapter.safetensors \
-        --head crates/mingle-core/src/matching/answer_head.json
+        --head crates/mingle-core/src/matching/answer_head.json --head-version answer-cosine-vN
 """
 import argparse
 import glob
@@ -70,16 +74,18 @@ def add_lora(model, rank, alpha):
                 setattr(module, child_name, LoRA(child, rank, alpha))
 
 
-def embed(model, tok, texts, batch=128, grad=False):
+EMBED_CHUNK = 128
+
+
+def embed(model, tok, texts, grad=False):
     # Texts of similar length go through together (sorted, in chunks of at most 128), so
     # that little is spent on padding: a random batch pads to about 2.4 times its tokens.
     # 256 tokens at most, as mingle-encoder truncates.
     lengths = [len(ids) for ids in tok(list(texts), truncation=True, max_length=256)["input_ids"]]
     order = sorted(range(len(texts)), key=lambda i: lengths[i])
     out = []
-    step = min(batch, 128)
-    for i in range(0, len(order), step):
-        enc = tok([texts[j] for j in order[i : i + step]], padding=True, truncation=True, max_length=256, return_tensors="pt")
+    for i in range(0, len(order), EMBED_CHUNK):
+        enc = tok([texts[j] for j in order[i : i + EMBED_CHUNK]], padding=True, truncation=True, max_length=256, return_tensors="pt")
         with torch.set_grad_enabled(grad):
             h = model(**enc).last_hidden_state
             m = enc["attention_mask"].unsqueeze(-1).float()
@@ -292,6 +298,10 @@ def main():
     ap.add_argument("--teacher", help="distil from a teacher: an .npz written by --dump-vectors (texts, vectors); each "
                     "need's softmax over the batch's offers is pulled towards the teacher's (KL), beside the contrastive loss")
     ap.add_argument("--kd-weight", type=float, default=1.0, help="weight of the teacher's KL term (with --teacher)")
+    ap.add_argument("--kd-pool", type=int, default=0,
+                    help="with --teacher: N more offers a step, drawn at random from the training records' answers and hard "
+                         "negatives, in the teacher's term (embedded by the student without gradient, dropout on: a forward "
+                         "pass of N more texts a step; 0: the batch's offers only)")
     ap.add_argument("--dump-vectors", help="after training (or loading, with --epochs 0), write the vectors of every "
                     "training and validation text here (.npz): a teacher for --teacher")
     ap.add_argument("--base", default=MODEL_DIR,
@@ -301,8 +311,13 @@ def main():
     ap.add_argument("--save", help="write the adapter (safetensors) here")
     ap.add_argument("--load", help="start from this adapter (with --epochs 0: evaluate it)")
     ap.add_argument("--head", help="fit the calibrated answer head on the validation domains and write it here")
-    ap.add_argument("--head-version", default="answer-cosine-v2", help="the version the written head carries (with --head)")
+    ap.add_argument("--head-version", help="the version the written head carries (required with --head: it enters "
+                    "algorithm_version, so a new head needs a new name)")
     args = ap.parse_args()
+    if args.head and not args.head_version:
+        ap.error("--head needs --head-version")
+    if args.kd_pool and not args.teacher:
+        ap.error("--kd-pool needs --teacher")
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
     rng = random.Random(args.seed)
@@ -332,7 +347,12 @@ def main():
     if args.teacher:
         t = np.load(args.teacher)
         teacher = dict(zip(t["texts"].tolist(), torch.from_numpy(t["vectors"]).float()))
+        missing = {x for r in train for x in [r["need"], *r["answers"], *(h["text"] for h in r["hard"])]} - teacher.keys()
+        if missing:
+            sys.exit(f"{args.teacher} lacks {len(missing)} training texts (dumped from other records?), e.g. {sorted(missing)[0]!r}")
         print(f"teacher: {len(teacher)} texts from {args.teacher}", flush=True)
+    pool_rng = random.Random(args.seed + 1)  # its own, so batches stay those of a run without a pool
+    pool = sorted({t for r in train for t in [*r["answers"], *(h["text"] for h in r["hard"])]}) if args.kd_pool else []
     step = 0
     mined = {}
     memory = []  # (embeddings, need index of each row) of recent batches, detached
@@ -352,7 +372,7 @@ def main():
             answers = [rng.choice(r["answers"]) for r in batch]
             hard = [h["text"] for r in batch for h in rng.sample(r["hard"], min(args.hard_per_need, len(r["hard"])))]
             hard += [rng.choice(mined[r["need"]]) for r in batch if mined.get(r["need"])]
-            v = embed(model, tok, needs + answers + hard, batch=10_000, grad=True)
+            v = embed(model, tok, needs + answers + hard, grad=True)
             n, o = v[: len(batch)], v[len(batch) :]
             logits = args.scale * n @ o.t()
             target = torch.arange(len(batch))
@@ -375,8 +395,15 @@ def main():
                 # and hard negatives included: what the student should copy.
                 tv = torch.stack([teacher[x] for x in needs + answers + hard])
                 t_logits = args.scale * tv[: len(batch)] @ tv[len(batch) :].t()
+                s_logits = logits
+                if pool:
+                    # The teacher's ranking over a larger crowd than one batch, as in an event.
+                    extra = pool_rng.sample(pool, args.kd_pool)
+                    pv = embed(model, tok, extra)
+                    s_logits = torch.cat([logits, args.scale * n @ pv.t()], dim=1)
+                    t_logits = torch.cat([t_logits, args.scale * tv[: len(batch)] @ torch.stack([teacher[x] for x in extra]).t()], dim=1)
                 loss = loss + args.kd_weight * torch.nn.functional.kl_div(
-                    torch.log_softmax(logits, dim=1), torch.log_softmax(t_logits, dim=1), log_target=True, reduction="batchmean"
+                    torch.log_softmax(s_logits, dim=1), torch.log_softmax(t_logits, dim=1), log_target=True, reduction="batchmean"
                 )
             if args.memory and step >= 20:  # after the warm-up, when embeddings drift slowly
                 owners = ids + [ids[k] for k, r in enumerate(batch) for _ in range(min(args.hard_per_need, len(r["hard"])))]
@@ -392,14 +419,14 @@ def main():
             if step % 20 == 0:
                 print(f"epoch {epoch} step {step}/{steps} loss {total / (i // args.batch + 1):.3f} {time.time() - start:.0f}s", flush=True)
         report(f"epoch {epoch}", model, tok, val, args)
+    if args.save:
+        save_adapter(model, args.save)
+        load_adapter(model, args.save)  # the head and the dump use the float16 weights mingle ships
     if args.dump_vectors:
         model.eval()
         texts = sorted({x for r in train + val for x in [r["need"], *r["answers"], *(h["text"] for h in r["hard"])]})
-        np.savez(args.dump_vectors, texts=np.array(texts), vectors=embed(model, tok, texts, batch=256).numpy())
+        np.savez(args.dump_vectors, texts=np.array(texts), vectors=embed(model, tok, texts).numpy())
         print(f"wrote the vectors of {len(texts)} texts to {args.dump_vectors}", flush=True)
-    if args.save:
-        save_adapter(model, args.save)
-        load_adapter(model, args.save)  # the head is fitted on the float16 weights mingle ships
     if args.head:
         fit_head(model, tok, val, train, args.head, args.head_version)
 
@@ -414,7 +441,7 @@ def mine_negatives(model, tok, train, n):
     start = time.time()
     offers = sorted({(r["domain"], t) for r in train for t in [*r["answers"], *(h["text"] for h in r["hard"])]})
     texts = sorted({t for _, t in offers} | {r["need"] for r in train} | {a for r in train for a in r["answers"]})
-    vec = dict(zip(texts, embed(model, tok, texts, batch=256).numpy()))
+    vec = dict(zip(texts, embed(model, tok, texts).numpy()))
     o = np.stack([vec[t] for _, t in offers])
     domain = np.array([d for d, _ in offers])
     out = {}
