@@ -21,10 +21,10 @@ Needs torch, transformers and safetensors (pip). CPU only; about 16 min of steps
 cores for the default 5 epochs (all-mpnet-base-v2: about 19 min an epoch). With
 --dump-vectors it writes a teacher's vectors, and --teacher distils them into the adapter
 being trained (docs/benchmarks.md, "Eighth and ninth sessions"). Only an adapter of
-all-MiniLM-L6-v2 can ship: the engine reads 384-d vectors. Writes the adapter mingle bundles (--save) and the calibrated answer
-head (--head); the goal head must then be retrained on the new vectors
-(scripts/train_goal_head.py), and the encoder's reference fixture regenerated
-(scripts/reference_embeddings.py --adapter):
+all-MiniLM-L6-v2 can ship: the engine reads 384-d vectors. Writes the adapter mingle
+bundles (--save) and the calibrated answer head (--head); the goal head must then be
+retrained on the new vectors (scripts/train_goal_head.py), and the encoder's reference
+fixture regenerated (scripts/reference_embeddings.py --adapter):
 
     python3 scripts/train_answer_encoder.py --tune-bank \
         --save crates/mingle-encoder/src/answer_adapter.safetensors \
