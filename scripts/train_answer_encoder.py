@@ -74,6 +74,16 @@ def add_lora(model, rank, alpha):
                 setattr(module, child_name, LoRA(child, rank, alpha))
 
 
+def offer_texts(r):
+    """A record's offers: its answers and its hard negatives."""
+    return [*r["answers"], *(h["text"] for h in r["hard"])]
+
+
+def record_texts(r):
+    """Every text of a record: its need and its offers."""
+    return [r["need"], *offer_texts(r)]
+
+
 EMBED_CHUNK = 128
 
 
@@ -126,7 +136,7 @@ def records():
 
 
 def validation_auc(model, tok, val, rng):
-    texts = sorted({r["need"] for r in val} | {a for r in val for a in r["answers"]} | {h["text"] for r in val for h in r["hard"]})
+    texts = sorted({x for r in val for x in record_texts(r)})
     vec = dict(zip(texts, embed(model, tok, texts).numpy()))
     pos, hard, rand = [], [], []
     for r in val:
@@ -347,12 +357,12 @@ def main():
     if args.teacher:
         t = np.load(args.teacher)
         teacher = dict(zip(t["texts"].tolist(), torch.from_numpy(t["vectors"]).float()))
-        missing = {x for r in train for x in [r["need"], *r["answers"], *(h["text"] for h in r["hard"])]} - teacher.keys()
+        missing = {x for r in train for x in record_texts(r)} - teacher.keys()
         if missing:
             sys.exit(f"{args.teacher} lacks {len(missing)} training texts (dumped from other records?), e.g. {sorted(missing)[0]!r}")
         print(f"teacher: {len(teacher)} texts from {args.teacher}", flush=True)
     pool_rng = random.Random(args.seed + 1)  # its own, so batches stay those of a run without a pool
-    pool = sorted({t for r in train for t in [*r["answers"], *(h["text"] for h in r["hard"])]}) if args.kd_pool else []
+    pool = sorted({t for r in train for t in offer_texts(r)}) if args.kd_pool else []
     step = 0
     mined = {}
     memory = []  # (embeddings, need index of each row) of recent batches, detached
@@ -424,7 +434,7 @@ def main():
         load_adapter(model, args.save)  # the head and the dump use the float16 weights mingle ships
     if args.dump_vectors:
         model.eval()
-        texts = sorted({x for r in train + val for x in [r["need"], *r["answers"], *(h["text"] for h in r["hard"])]})
+        texts = sorted({x for r in train + val for x in record_texts(r)})
         np.savez(args.dump_vectors, texts=np.array(texts), vectors=embed(model, tok, texts).numpy())
         print(f"wrote the vectors of {len(texts)} texts to {args.dump_vectors}", flush=True)
     if args.head:
@@ -439,7 +449,7 @@ def mine_negatives(model, tok, train, n):
     confuses, where in-batch random ones are mostly easy."""
     model.eval()
     start = time.time()
-    offers = sorted({(r["domain"], t) for r in train for t in [*r["answers"], *(h["text"] for h in r["hard"])]})
+    offers = sorted({(r["domain"], t) for r in train for t in offer_texts(r)})
     texts = sorted({t for _, t in offers} | {r["need"] for r in train} | {a for r in train for a in r["answers"]})
     vec = dict(zip(texts, embed(model, tok, texts).numpy()))
     o = np.stack([vec[t] for _, t in offers])
@@ -494,7 +504,7 @@ def fit_head(model, tok, val, train, path, version, basis_rank=48):
 
     model.eval()
     rng = random.Random(3)
-    texts = sorted({r["need"] for r in val} | {a for r in val for a in r["answers"]} | {h["text"] for r in val for h in r["hard"]})
+    texts = sorted({x for r in val for x in record_texts(r)})
     vec = dict(zip(texts, embed(model, tok, texts).numpy()))
     xs, ys = [], []
     for r in val:
