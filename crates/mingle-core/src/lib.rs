@@ -21,6 +21,7 @@ pub mod session;
 pub mod time;
 pub mod validate;
 pub mod vector;
+pub mod webhook;
 
 pub use ids::{IdempotencyKey, PartnerId, PartnerKind};
 pub use run::{RunKind, RunStatus};

@@ -228,6 +228,11 @@ impl From<Run> for RunItem {
     }
 }
 
+/// A run as the API shows it, for a webhook delivery's `data`.
+pub fn run_object(run: Run) -> Value {
+    serde_json::to_value(RunItem::from(run)).unwrap_or(Value::Null)
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct RunResponse {
     #[serde(flatten)]

@@ -55,6 +55,15 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
+/// A Standard Webhooks secret: `whsec_` + base64 of 32 random key bytes.
+fn new_webhook_secret() -> String {
+    format!("whsec_{}", STANDARD.encode(random_bytes::<32>()))
+}
+
+/// How long a rotated-out webhook secret keeps signing beside the new one, so that
+/// receivers can switch without missing a delivery.
+pub const WEBHOOK_SECRET_OVERLAP: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
 }
@@ -79,12 +88,29 @@ impl AccountsService {
             org_id: Uuid::new_v4().to_string(),
             name: name.to_owned(),
             // Standard Webhooks secret: `whsec_` + base64 of the key bytes.
-            webhook_secret: format!("whsec_{}", STANDARD.encode(random_bytes::<32>())),
+            webhook_secret: new_webhook_secret(),
+            previous_webhook_secret: None,
+            previous_webhook_secret_until: None,
             cursor_key: random_bytes::<32>().to_vec(),
             created_at: Timestamp::now(),
         };
         self.store.insert_org(&org).await?;
         Ok(org)
+    }
+
+    /// Gives the org a new webhook secret; the old one signs too for
+    /// [`WEBHOOK_SECRET_OVERLAP`]. Returns the org as it is now.
+    pub async fn rotate_webhook_secret(&self, org_id: &str) -> Result<Org, ServiceError> {
+        let until = Timestamp::from_millis(Timestamp::now().millis() + WEBHOOK_SECRET_OVERLAP.as_millis() as i64);
+        let rotated = match Uuid::try_parse(org_id) {
+            Ok(_) => self.store.rotate_webhook_secret(org_id, &new_webhook_secret(), until).await?,
+            Err(_) => false,
+        };
+        if !rotated {
+            return Err(ServiceError::not_found("ORG_NOT_FOUND", format!("No org '{org_id}'."), ("org_id", org_id)));
+        }
+        let org = self.store.get_org(org_id).await?;
+        org.ok_or_else(|| ServiceError::Internal("a rotated org vanished".into()))
     }
 
     pub async fn create_service_account(

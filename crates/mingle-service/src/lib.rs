@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod reviews;
 pub mod runs;
 pub mod sessions;
+pub mod webhooks;
 pub mod worker;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub struct Services {
     pub reviews: reviews::ReviewsService,
     pub enrichment: enrichment::EnrichmentService,
     pub matching: matching::MatchingService,
+    pub webhooks: webhooks::WebhooksService,
     /// Wakes the embedded worker when a run is queued.
     pub queued: Arc<Notify>,
     /// The sentence encoder, once loaded.
@@ -60,6 +62,15 @@ impl Services {
         )
     }
 
+    /// A sender of this store's webhook deliveries; `render` gives a run the API's shape.
+    pub fn webhook_sender(
+        &self,
+        render: webhooks::RenderRun,
+        settings: webhooks::SenderSettings,
+    ) -> webhooks::WebhookSender {
+        webhooks::WebhookSender::new(self.store.clone(), render, settings)
+    }
+
     pub fn new(store: Arc<dyn Store>) -> Self {
         let queued = Arc::new(Notify::new());
         let runs = runs::RunsService::new(store.clone(), queued.clone());
@@ -71,6 +82,7 @@ impl Services {
             imports: imports::ImportsService::new(store.clone(), runs.clone()),
             attendees: attendees::AttendeesService::new(store.clone()),
             reviews: reviews::ReviewsService::new(store.clone()),
+            webhooks: webhooks::WebhooksService::new(store.clone()),
             queued,
             encoder,
             accounts: accounts::AccountsService::new(store.clone()),

@@ -8,4 +8,4 @@ pub mod sqlite;
 mod store;
 
 pub use error::StoreError;
-pub use store::{connect, Store};
+pub use store::{connect, DeliveryStore, Store};

@@ -9,6 +9,10 @@ pub struct Org {
     pub org_id: String,
     pub name: String,
     pub webhook_secret: String,
+    /// The secret a rotation replaced; it signs beside the new one until
+    /// `previous_webhook_secret_until`.
+    pub previous_webhook_secret: Option<String>,
+    pub previous_webhook_secret_until: Option<Timestamp>,
     pub cursor_key: Vec<u8>,
     pub created_at: Timestamp,
 }
@@ -405,4 +409,81 @@ pub struct MatchFilter {
     /// Either attendee's goal category equals it, or its lower-cased goal contains it
     /// (the value given lower-cased).
     pub goal: Option<String>,
+}
+
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or being sent).
+    Pending,
+    /// A 2xx answered.
+    Succeeded,
+    /// Every attempt failed, or the address was refused.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [DeliveryStatus::Pending, DeliveryStatus::Succeeded, DeliveryStatus::Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// A run event to be POSTed to the run's `webhook_url`. Its `delivery_id` is the
+/// `webhook-id` header, the same on every attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub org_id: String,
+    pub delivery_id: String,
+    pub run_id: String,
+    /// `run.succeeded`, `run.partial` or `run.failed`.
+    pub event_type: String,
+    pub url: String,
+    pub status: DeliveryStatus,
+    /// Attempts made so far (a redelivery counts on).
+    pub attempts: i64,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    /// The newest attempt, when reads ask for it.
+    pub last_attempt: Option<DeliveryAttempt>,
+}
+
+/// One POST of a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttempt {
+    /// 1-based.
+    pub attempt: i64,
+    pub attempted_at: Timestamp,
+    /// `None` when no response came (refused address, timeout, connection error).
+    pub status_code: Option<u16>,
+    pub latency_ms: i64,
+    /// `None` for a 2xx.
+    pub error: Option<String>,
+}
+
+/// A sender's hold on a delivery; writes after the claim name it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryLease {
+    pub org_id: String,
+    pub delivery_id: String,
+    pub owner: String,
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeliveryNext {
+    Succeeded,
+    RetryAt(Timestamp),
+    Failed,
 }

@@ -10,13 +10,21 @@ use crate::StoreError;
 /// Everything mingle keeps. Every call that reads or writes partner data takes the
 /// caller's `org_id`, so a query can never reach another org's rows.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: DeliveryStore + Send + Sync + 'static {
     /// Ok when the database answers and its schema is fully migrated.
     async fn check_ready(&self) -> Result<(), StoreError>;
 
     // Orgs, service accounts and tokens.
     async fn insert_org(&self, org: &Org) -> Result<(), StoreError>;
     async fn get_org(&self, org_id: &str) -> Result<Option<Org>, StoreError>;
+    /// Makes `secret` the org's webhook secret; the one it replaces keeps signing until
+    /// `keep_old_until`. `false` when the org does not exist.
+    async fn rotate_webhook_secret(
+        &self,
+        org_id: &str,
+        secret: &str,
+        keep_old_until: Timestamp,
+    ) -> Result<bool, StoreError>;
     async fn insert_service_account(&self, account: &ServiceAccount, token: &TokenRow) -> Result<(), StoreError>;
     /// Looks an account up by its ID alone (an operator's command names no org).
     async fn find_service_account(&self, service_account_id: &str) -> Result<Option<ServiceAccount>, StoreError>;
@@ -201,6 +209,36 @@ pub trait Store: Send + Sync + 'static {
     /// The run's profiles of the given attendees.
     async fn match_profiles(&self, org_id: &str, run_id: &str, ids: &[String])
         -> Result<Vec<MatchProfile>, StoreError>;
+}
+
+/// Webhook deliveries: the outbox rows that ending a run writes (see `finish_run` and
+/// every `…_under_lease` write), claimed under a lease like runs.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Claims the oldest due delivery: pending with `next_attempt_at <= now` and not
+    /// held, or held under an expired lease (its sender died).
+    async fn claim_delivery(&self, owner: &str, now: Timestamp, lease_ms: i64) -> Result<Option<Delivery>, StoreError>;
+    /// Records an attempt and what follows it, and releases the lease; `false` (nothing
+    /// written) when the lease was lost.
+    async fn record_attempt(
+        &self,
+        lease: &DeliveryLease,
+        attempt: &DeliveryAttempt,
+        next: DeliveryNext,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Gives a claimed delivery back, due at once (a sender shutting down).
+    async fn release_delivery(&self, lease: &DeliveryLease, now: Timestamp) -> Result<(), StoreError>;
+    /// By ID alone (an operator's command names no org), with its last attempt.
+    async fn find_delivery(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError>;
+    /// The org's deliveries, newest first, each with its last attempt; only failed
+    /// ones when `failed_only`.
+    async fn list_deliveries(&self, org_id: &str, failed_only: bool, limit: i64) -> Result<Vec<Delivery>, StoreError>;
+    /// Every attempt of a delivery, oldest first.
+    async fn delivery_attempts(&self, org_id: &str, delivery_id: &str) -> Result<Vec<DeliveryAttempt>, StoreError>;
+    /// Makes a delivery pending and due at `now` (its attempts count on); `false` when
+    /// it does not exist.
+    async fn redeliver(&self, org_id: &str, delivery_id: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Opens the database a URL names, creating and migrating it as needed.

@@ -33,6 +33,32 @@ pub enum Command {
     /// Manage service accounts and their tokens.
     #[command(subcommand, name = "service-account")]
     ServiceAccount(AccountCommand),
+    /// Inspect and redeliver webhook deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// An org's newest deliveries, each with its last attempt.
+    List {
+        #[arg(long)]
+        org: String,
+        /// Only deliveries that failed for good.
+        #[arg(long)]
+        failed: bool,
+        /// How many to show.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a delivery again now, with the same webhook-id.
+    Redeliver {
+        delivery_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +67,13 @@ pub enum OrgCommand {
     Create {
         name: String,
         /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give an org a new webhook secret; the old one keeps signing for 24 hours.
+    #[command(name = "rotate-webhook-secret")]
+    RotateWebhookSecret {
+        org_id: String,
         #[arg(long)]
         json: bool,
     },
@@ -119,6 +152,15 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => return crate::serve::run(store, &args).await,
         Command::Worker(args) => return crate::serve::run_worker(store, &args).await,
         Command::Org(OrgCommand::Create { name, json }) => (provision::create_org(&services, &name).await, json),
+        Command::Org(OrgCommand::RotateWebhookSecret { org_id, json }) => {
+            (provision::rotate_webhook_secret(&services, &org_id).await, json)
+        }
+        Command::Webhooks(WebhooksCommand::List { org, failed, limit, json }) => {
+            (provision::list_deliveries(&services, &org, failed, limit).await, json)
+        }
+        Command::Webhooks(WebhooksCommand::Redeliver { delivery_id, json }) => {
+            (provision::redeliver(&services, &delivery_id).await, json)
+        }
         Command::ServiceAccount(cmd) => match cmd {
             AccountCommand::Create { org, scopes, name, json } => {
                 (provision::create_service_account(&services, &org, &scopes, name.as_deref()).await, json)

@@ -46,10 +46,6 @@ pub struct ServeArgs {
     /// Most rows one attendee import may carry.
     #[arg(long, env = "MINGLE_MAX_IMPORT_ROWS", default_value_t = 50_000)]
     pub max_import_rows: usize,
-    /// Allow `http` webhook URLs and private addresses (local development only).
-    #[arg(long, env = "MINGLE_WEBHOOK_INSECURE", value_parser = BoolishValueParser::new(), num_args = 0..=1,
-          default_value = "false", default_missing_value = "true")]
-    pub webhook_insecure: bool,
     #[command(flatten)]
     pub worker: WorkerArgs,
 }
@@ -57,6 +53,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// Rejects settings that cannot work, with a message naming the setting.
     pub fn validate(&self) -> Result<(), String> {
+        self.worker.validate()?;
         if !(self.rate_limit_per_sec.is_finite() && self.rate_limit_per_sec > 0.0) {
             return Err("MINGLE_RATE_LIMIT_PER_SEC must be a positive number".into());
         }
@@ -88,6 +85,13 @@ pub struct WorkerArgs {
     /// worker died) another worker takes the run over.
     #[arg(long, env = "MINGLE_RUN_LEASE_SECS", default_value_t = 15)]
     pub run_lease_secs: u64,
+    /// Allow `http` webhook URLs and private addresses (local development only).
+    #[arg(long, env = "MINGLE_WEBHOOK_INSECURE", value_parser = BoolishValueParser::new(), num_args = 0..=1,
+          default_value = "false", default_missing_value = "true")]
+    pub webhook_insecure: bool,
+    /// Seconds a webhook receiver has to answer before the attempt counts as failed.
+    #[arg(long, env = "MINGLE_WEBHOOK_TIMEOUT_SECS", default_value_t = 15)]
+    pub webhook_timeout_secs: u64,
     /// The encoder's model files (default: a per-user cache directory).
     #[arg(long, env = "MINGLE_MODEL_DIR")]
     pub model_dir: Option<PathBuf>,
@@ -102,10 +106,21 @@ impl WorkerArgs {
         if self.worker_concurrency == 0 {
             return Err("MINGLE_WORKER_CONCURRENCY must be at least 1".into());
         }
+        if !(1..=60).contains(&self.webhook_timeout_secs) {
+            return Err("MINGLE_WEBHOOK_TIMEOUT_SECS must be 1 to 60 seconds".into());
+        }
         if !(3..=30).contains(&self.run_lease_secs) {
             return Err("MINGLE_RUN_LEASE_SECS must be 3 to 30 seconds".into());
         }
         Ok(())
+    }
+
+    pub fn sender_settings(&self) -> mingle_service::webhooks::SenderSettings {
+        mingle_service::webhooks::SenderSettings {
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_secs),
+            insecure: self.webhook_insecure,
+            ..Default::default()
+        }
     }
 
     pub fn settings(&self) -> mingle_service::worker::WorkerSettings {

@@ -16,7 +16,7 @@ pub fn app(services: Services, args: &ServeArgs) -> axum::Router {
     let settings = HttpSettings {
         max_body_bytes: args.max_body_bytes,
         max_import_rows: args.max_import_rows,
-        webhook_insecure: args.webhook_insecure,
+        webhook_insecure: args.worker.webhook_insecure,
         rate_limit: RateLimitSettings { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst },
     };
     mingle_http::router(AppState::new(services, settings))
@@ -30,7 +30,7 @@ pub async fn run(store: Arc<dyn Store>, args: &ServeArgs) -> anyhow::Result<()> 
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, worker = !args.no_worker, "mingle is serving");
     let (stop, stopped) = watch::channel(false);
-    let worker = (!args.no_worker).then(|| tokio::spawn(services.worker(args.worker.settings()).run(stopped.clone())));
+    let worker = (!args.no_worker).then(|| spawn_workers(&services, &args.worker, stopped.clone()));
     let mut on_stop = stopped.clone();
     axum::serve(listener, app(services, args))
         .with_graceful_shutdown(async move {
@@ -52,11 +52,24 @@ pub async fn run_worker(store: Arc<dyn Store>, args: &WorkerArgs) -> anyhow::Res
     let services = Services::new(store);
     services.encoder.load_in_background(args.model_dir());
     let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(services.worker(args.settings()).run(stopped));
+    let worker = spawn_workers(&services, args, stopped);
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = worker.await;
     Ok(())
+}
+
+/// The run worker and the webhook sender, until `stopped` turns true.
+fn spawn_workers(
+    services: &Services,
+    args: &WorkerArgs,
+    stopped: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let runs = services.worker(args.settings()).run(stopped.clone());
+    let deliveries = services.webhook_sender(mingle_http::dto::run_object, args.sender_settings()).run(stopped);
+    tokio::spawn(async move {
+        tokio::join!(runs, deliveries);
+    })
 }
 
 async fn shutdown_signal() {

@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "support/receiver.rs"]
+mod receiver;
+use receiver::{Receiver, Reply};
+
 const BIN: &str = env!("CARGO_BIN_EXE_mingle");
 
 fn mingle(dir: &Path, args: &[&str]) -> Output {
@@ -382,4 +386,131 @@ fn the_demo_matches_a_sample_event_and_prints_introductions_with_reasons() {
     assert!(stdout.contains("Whom "), "{stdout}");
     // The demo's database was temporary: nothing is left in the working directory.
     assert!(!dir.path().join("mingle.db").exists());
+}
+
+/// An org and a read-write token, provisioned with the command line.
+fn provision(dir: &Path) -> (String, String) {
+    let org = json_of(&mingle(dir, &["org", "create", "Hooks", "--json"]));
+    let org_id = org["org_id"].as_str().unwrap().to_owned();
+    let account = json_of(&mingle(
+        dir,
+        &["service-account", "create", "--org", &org_id, "--scopes", "partner:read,partner:write", "--json"],
+    ));
+    (org_id, account["token"].as_str().unwrap().to_owned())
+}
+
+/// Queues an import of one attendee into a new event, with `webhook_url`; returns the run ID.
+fn import_with_hook(client: &reqwest::blocking::Client, base: &str, token: &str, webhook_url: &str) -> String {
+    let api = format!("{base}/api/v0/partner");
+    let r =
+        client.post(format!("{api}/events")).bearer_auth(token).json(&json!({"event_id": "ev", "title": "Ev"})).send();
+    assert_eq!(r.unwrap().status(), 201);
+    let body = json!({"idempotency_key": "k", "attendees": [{"attendee_id": "a1", "name": "Ann"}], "webhook_url": webhook_url});
+    let run: Value = client
+        .put(format!("{api}/events/ev/attendees:import"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    run["run_id"].as_str().expect("a queued run").to_owned()
+}
+
+fn deliveries(dir: &Path, org_id: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["webhooks", "list", "--org", org_id, "--json"];
+    args.extend_from_slice(extra);
+    json_of(&mingle(dir, &args))["deliveries"].as_array().unwrap().clone()
+}
+
+#[test]
+fn webhook_operator_commands_rotate_list_and_redeliver() {
+    let dir = tempfile::tempdir().unwrap();
+    let (org_id, token) = provision(dir.path());
+    let before = json_of(&mingle(dir.path(), &["webhooks", "list", "--org", &org_id, "--json"]));
+    assert_eq!(before, json!({"deliveries": []}));
+
+    let rotated = json_of(&mingle(dir.path(), &["org", "rotate-webhook-secret", &org_id, "--json"]));
+    assert_eq!(rotated["org_id"], org_id.as_str());
+    assert!(rotated["webhook_secret"].as_str().unwrap().starts_with("whsec_"));
+    assert!(rotated["previous_secret_valid_until"].is_string());
+    let text = mingle(dir.path(), &["org", "rotate-webhook-secret", &org_id]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("two signatures"));
+
+    let receiver = Receiver::start(vec![]);
+    let (server, base) = serve_with(dir.path(), &["--webhook-insecure"]);
+    let client = reqwest::blocking::Client::new();
+    let run_id = import_with_hook(&client, &base, &token, &receiver.url("/h"));
+    let first = receiver.wait_hits_blocking(1, Duration::from_secs(30));
+    assert_eq!(first[0].header("webhook-signature").split(' ').count(), 2, "the old secret signs too");
+    let list = loop {
+        let list = deliveries(dir.path(), &org_id, &[]);
+        if list.first().is_some_and(|d| d["status"] == "succeeded") {
+            break list;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let d = &list[0];
+    assert_eq!(
+        (d["run_id"].as_str(), d["type"].as_str(), d["attempts"].as_i64()),
+        (Some(run_id.as_str()), Some("run.succeeded"), Some(1))
+    );
+    assert_eq!(d["last_attempt"]["status_code"], 204);
+    assert_eq!(d["last_attempt"]["error"], Value::Null);
+    assert!(deliveries(dir.path(), &org_id, &["--failed"]).is_empty());
+    let id = d["delivery_id"].as_str().unwrap();
+    assert_eq!(first[0].header("webhook-id"), id);
+
+    let again = json_of(&mingle(dir.path(), &["webhooks", "redeliver", id, "--json"]));
+    assert_eq!((again["delivery_id"].as_str(), again["status"].as_str()), (Some(id), Some("pending")));
+    let hits = receiver.wait_hits_blocking(2, Duration::from_secs(30));
+    assert_eq!(hits[1].header("webhook-id"), id);
+    drop(server);
+
+    let missing = mingle(dir.path(), &["webhooks", "redeliver", "msg_missing"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("DELIVERY_NOT_FOUND"));
+    let out = mingle(dir.path(), &["webhooks", "list", "--org", "no-such-org"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("ORG_NOT_FOUND"));
+    let out = mingle(dir.path(), &["org", "rotate-webhook-secret", "no-such-org"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("ORG_NOT_FOUND"));
+}
+
+#[test]
+fn a_delivery_pending_across_a_sigkill_arrives_once_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (org_id, token) = provision(dir.path());
+    // The first attempt gets a 500, so the delivery waits ~5 s for its retry; the
+    // server is killed in that wait.
+    let receiver = Receiver::start(vec![Reply::Status(500)]);
+    let (server, base) = serve_with(dir.path(), &["--webhook-insecure"]);
+    let client = reqwest::blocking::Client::new();
+    import_with_hook(&client, &base, &token, &receiver.url("/h"));
+    receiver.wait_hits_blocking(1, Duration::from_secs(30));
+    let pending = loop {
+        let list = deliveries(dir.path(), &org_id, &[]);
+        if list.first().is_some_and(|d| d["attempts"] == 1) {
+            break list[0].clone();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(pending["status"], "pending");
+    drop(server); // SIGKILL
+    assert_eq!(receiver.hits().len(), 1, "the kill landed before the retry");
+
+    let (_server, _) = serve_with(dir.path(), &["--webhook-insecure"]);
+    let hits = receiver.wait_hits_blocking(2, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(2));
+    let hits_after = receiver.hits();
+    assert_eq!(hits_after.len(), 2, "exactly one more request after the restart");
+    assert_eq!(hits[0].header("webhook-id"), hits[1].header("webhook-id"));
+    assert_eq!(hits_after.iter().map(|h| h.status).collect::<Vec<_>>(), [500, 204], "delivered once");
+    let done = loop {
+        let list = deliveries(dir.path(), &org_id, &[]);
+        if list[0]["status"] != "pending" {
+            break list[0].clone();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!((done["status"].as_str(), done["attempts"].as_i64()), (Some("succeeded"), Some(2)));
 }

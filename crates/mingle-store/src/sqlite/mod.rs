@@ -4,6 +4,7 @@
 //! between writers (no `SQLITE_BUSY` under load); reads use a pool of their own, which
 //! WAL lets run beside the writer.
 
+mod deliveries;
 mod enrichment;
 mod identity;
 mod matching;
@@ -117,6 +118,25 @@ impl Store for SqliteStore {
             .map_err(StoreError::backend)?
             .map(|r| org_from_row(&r))
             .transpose()
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        org_id: &str,
+        secret: &str,
+        keep_old_until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orgs SET previous_webhook_secret = webhook_secret, previous_webhook_secret_until = ?,
+                webhook_secret = ? WHERE org_id = ?",
+        )
+        .bind(keep_old_until.millis())
+        .bind(secret)
+        .bind(org_id)
+        .execute(&self.write)
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn insert_service_account(&self, account: &ServiceAccount, token: &TokenRow) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@ use mingle_core::{RunStatus, Timestamp};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 
+use super::deliveries::enqueue_delivery;
 use super::rows::{json_text, run_from_row};
 use super::SqliteStore;
 use crate::models::{Lease, Run};
@@ -77,6 +78,7 @@ impl SqliteStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         debug_assert!(status.is_terminal());
+        let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
         let done = sqlx::query(
             "UPDATE runs SET status = ?, progress = COALESCE(?, progress), error = ?, terminal_at = ?, updated_at = ?,
                 lease_owner = NULL, lease_expires_at = NULL
@@ -90,10 +92,15 @@ impl SqliteStore {
         .bind(&lease.org_id)
         .bind(&lease.run_id)
         .bind(&lease.owner)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::backend)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        enqueue_delivery(&mut tx, &lease.org_id, &lease.run_id, now.millis()).await?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(true)
     }
 
     pub(super) async fn release(&self, lease: &Lease, now: Timestamp) -> Result<(), StoreError> {
@@ -133,7 +140,8 @@ pub(super) async fn holds_lease(conn: &mut SqliteConnection, lease: &Lease) -> R
 pub(super) type RunMetadata<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
 
 /// Inside a run's final transaction: marks the run `succeeded` with `progress` (and,
-/// when given, its snapshot and version metadata) if `lease` still holds it. `false`
+/// when given, its snapshot and version metadata) and queues its webhook delivery, if
+/// `lease` still holds it. `false`
 /// means the lease was lost and the caller must not commit (dropping the transaction
 /// rolls everything back).
 pub(super) async fn succeed_under_lease(
@@ -157,8 +165,13 @@ pub(super) async fn succeed_under_lease(
     .bind(&lease.org_id)
     .bind(&lease.run_id)
     .bind(&lease.owner)
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(StoreError::backend)?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    // The outbox: a run that ends with a webhook_url ends with its delivery queued.
+    enqueue_delivery(conn, &lease.org_id, &lease.run_id, now).await?;
+    Ok(true)
 }

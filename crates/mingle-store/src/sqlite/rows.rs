@@ -36,6 +36,8 @@ pub(super) fn org_from_row(r: &SqliteRow) -> Result<Org, StoreError> {
         org_id: get(r, "org_id")?,
         name: get(r, "name")?,
         webhook_secret: get(r, "webhook_secret")?,
+        previous_webhook_secret: get(r, "previous_webhook_secret")?,
+        previous_webhook_secret_until: opt_ts(r, "previous_webhook_secret_until")?,
         cursor_key: get(r, "cursor_key")?,
         created_at: ts(r, "created_at")?,
     })

@@ -13,6 +13,7 @@ use mingle::cli::{Cli, Command};
 use mingle::config::ServeArgs;
 use mingle_core::Scope;
 use mingle_service::models::AccountStatus;
+use mingle_service::webhooks::SenderSettings;
 use mingle_service::worker::WorkerSettings;
 use mingle_service::Services;
 use serde_json::Value;
@@ -118,7 +119,9 @@ impl TestApp {
         let settings = WorkerSettings { poll: std::time::Duration::from_millis(20), ..args.worker.settings() };
         let (stop, stopped) = tokio::sync::watch::channel(false);
         if !args.no_worker {
-            tokio::spawn(services.worker(settings).run(stopped));
+            tokio::spawn(services.worker(settings).run(stopped.clone()));
+            let sender = SenderSettings { poll: std::time::Duration::from_millis(20), ..args.worker.sender_settings() };
+            tokio::spawn(services.webhook_sender(mingle_http::dto::run_object, sender).run(stopped));
         }
         Self { router, services, a, b, model_dir: args.model_dir(), database_url: url, _stop: stop, _dir: dir }
     }

@@ -2,6 +2,8 @@
 //! provisioned through the same services the command line uses.
 
 mod harness;
+#[path = "../support/receiver.rs"]
+mod receiver;
 
 mod auth;
 mod enrichment;
@@ -16,4 +18,5 @@ mod pagination;
 mod reviews;
 mod runs;
 mod sessions;
+mod webhooks;
 mod worker;
