@@ -182,6 +182,8 @@ impl Encoder for MiniLm {
 
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
         let tokens = self.tokenize(texts)?;
+        metrics::counter!("mingle_encoder_texts_total").increment(texts.len() as u64);
+        metrics::counter!("mingle_encoder_tokens_total").increment(tokens.iter().map(|t| t.len() as u64).sum());
         // Consecutive texts are packed until a batch holds BATCH_TOKENS tokens. Packing
         // needs no padding, so a text's embedding never depends on its batch-mates.
         let mut batches: Vec<std::ops::Range<usize>> = Vec::new();

@@ -67,6 +67,7 @@ pub async fn middleware(State(state): State<AppState>, mut request: Request, nex
     let decision = state.rate_limiter.check(&principal.service_account_id);
     let headers = rate_limit_headers(&state, &decision);
     if !decision.allowed {
+        metrics::counter!("mingle_rate_limited_total").increment(1);
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "PARTNER_RATE_LIMIT_EXCEEDED",
@@ -78,6 +79,7 @@ pub async fn middleware(State(state): State<AppState>, mut request: Request, nex
         }
         return error.into_response();
     }
+    tracing::Span::current().record("org_id", principal.org_id.as_str());
     request.extensions_mut().insert(principal);
     let mut response = next.run(request).await;
     for (name, value) in headers {

@@ -13,6 +13,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use crate::error::ApiError;
+use crate::metrics::RouteTemplate;
 
 pub const HEADER: &str = "x-correlation-id";
 
@@ -35,8 +36,10 @@ fn accept(value: &HeaderValue) -> Option<String> {
 pub async fn middleware(request: Request, next: Next) -> Response {
     let cid =
         request.headers().get(HEADER).and_then(accept).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let span =
-        tracing::info_span!("request", correlation_id = %cid, method = %request.method(), path = %request.uri().path());
+    // `route` and `org_id` are filled in once known (after routing, after auth).
+    let span = tracing::info_span!("request", correlation_id = %cid, method = %request.method(),
+        path = %request.uri().path(), route = tracing::field::Empty, org_id = tracing::field::Empty);
+    let method = request.method().as_str().to_owned();
     let started = Instant::now();
     let mut response = CORRELATION_ID.scope(cid.clone(), next.run(request)).instrument(span.clone()).await;
 
@@ -58,12 +61,12 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&cid) {
         response.headers_mut().insert(HEADER, v);
     }
+    let route = response.extensions().get::<RouteTemplate>().map_or("unmatched", |r| r.0.as_str());
+    let elapsed = started.elapsed();
+    span.record("route", route);
+    crate::metrics::record_request(&method, route, response.status().as_u16(), elapsed.as_secs_f64());
     span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_millis() as u64,
-            "request served"
-        );
+        tracing::info!(status = response.status().as_u16(), latency_ms = elapsed.as_millis() as u64, "request served");
     });
     response
 }

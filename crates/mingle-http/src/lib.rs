@@ -11,6 +11,7 @@ pub mod correlation;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
@@ -60,6 +61,7 @@ impl AppState {
 /// The whole service: partner routes (under the base path and its alias, behind auth),
 /// operational routes, the OpenAPI document and its rendered reference.
 pub fn router(state: AppState) -> Router {
+    metrics::install();
     let (partner, api) = routes::partner_routes(&state).split_for_parts();
     let api = openapi::finish(api);
     Router::new()
@@ -67,7 +69,9 @@ pub fn router(state: AppState) -> Router {
         .nest(ALIAS_PATH, partner)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(metrics::serve))
         .merge(SwaggerUi::new("/docs").url(format!("{BASE_PATH}/openapi.json"), api))
+        .route_layer(from_fn(metrics::route_template))
         .fallback(|| async { ApiError::route_not_found() })
         // Bodies are limited by our own extractor, which answers with the envelope.
         .layer(DefaultBodyLimit::disable())

@@ -130,6 +130,14 @@ impl RunsService {
         }
     }
 
+    /// Work waiting, across orgs: queued runs of each kind and pending webhook
+    /// deliveries (`webhook`), every kind present.
+    pub async fn queue_depths(&self) -> Result<Vec<(String, i64)>, ServiceError> {
+        let counts = self.store.queue_depths().await?;
+        let count = |kind: &str| counts.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);
+        Ok(RunKind::ALL.iter().map(|k| k.as_str()).chain(["webhook"]).map(|k| (k.to_owned(), count(k))).collect())
+    }
+
     pub async fn get(&self, org_id: &str, run_id: &str) -> Result<Run, ServiceError> {
         self.store.get_run(org_id, run_id).await?.ok_or_else(|| {
             ServiceError::not_found("RUN_NOT_FOUND", format!("No run '{run_id}' in this org."), ("run_id", run_id))

@@ -56,6 +56,8 @@ struct Outcome {
     retry_after: Option<Duration>,
     /// No later attempt can succeed (the address is refused): fail at once.
     permanent: bool,
+    /// The `outcome` label of `mingle_webhook_attempts_total`.
+    label: &'static str,
 }
 
 impl WebhookSender {
@@ -116,6 +118,7 @@ impl WebhookSender {
         let attempted_at = Timestamp::now();
         let outcome = self.attempt(delivery).await?;
         let latency_ms = started.elapsed().as_millis() as i64;
+        metrics::counter!("mingle_webhook_attempts_total", "outcome" => outcome.label).increment(1);
         let next = match (&outcome.error, outcome.permanent) {
             (None, _) => DeliveryNext::Succeeded,
             (Some(_), true) => DeliveryNext::Failed,
@@ -145,21 +148,22 @@ impl WebhookSender {
     }
 
     async fn attempt(&self, delivery: &Delivery) -> Result<Outcome, ServiceError> {
-        let failed = |error: String, permanent: bool| Outcome {
+        let failed = |error: String, permanent: bool, label| Outcome {
             status_code: None,
             error: Some(error),
             retry_after: None,
             permanent,
+            label,
         };
         let destination = match check_destination(&delivery.url, self.settings.insecure).await {
             Ok(d) => d,
-            Err(Refusal::Refused(why)) => return Ok(failed(why, true)),
-            Err(Refusal::Unresolved(why)) => return Ok(failed(why, false)),
+            Err(Refusal::Refused(why)) => return Ok(failed(why, true, "refused")),
+            Err(Refusal::Unresolved(why)) => return Ok(failed(why, false, "unresolved")),
         };
         let run = self.store.get_run(&delivery.org_id, &delivery.run_id).await?;
         let org = self.store.get_org(&delivery.org_id).await?;
         let (Some(run), Some(org)) = (run, org) else {
-            return Ok(failed("the run or its org no longer exists".into(), true));
+            return Ok(failed("the run or its org no longer exists".into(), true, "gone"));
         };
         let body = json!({
             "type": delivery.event_type,
@@ -199,7 +203,8 @@ impl WebhookSender {
             .await;
         Ok(match response {
             Ok(r) if r.status().is_success() => {
-                Outcome { status_code: Some(r.status().as_u16()), error: None, retry_after: None, permanent: false }
+                let status_code = Some(r.status().as_u16());
+                Outcome { status_code, error: None, retry_after: None, permanent: false, label: "delivered" }
             }
             Ok(r) => {
                 let status = r.status();
@@ -212,12 +217,13 @@ impl WebhookSender {
                     true => format!("HTTP {} (redirects are not followed)", status.as_u16()),
                     false => format!("HTTP {}", status.as_u16()),
                 };
-                Outcome { status_code: Some(status.as_u16()), error: Some(error), retry_after, permanent: false }
+                let status_code = Some(status.as_u16());
+                Outcome { status_code, error: Some(error), retry_after, permanent: false, label: "http_error" }
             }
             Err(e) if e.is_timeout() => {
-                failed(format!("no answer within {} s", self.settings.timeout.as_secs()), false)
+                failed(format!("no answer within {} s", self.settings.timeout.as_secs()), false, "timeout")
             }
-            Err(e) => failed(format!("connection failed: {}", error_chain(&e)), false),
+            Err(e) => failed(format!("connection failed: {}", error_chain(&e)), false, "connection_error"),
         })
     }
 }

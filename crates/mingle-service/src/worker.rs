@@ -148,6 +148,7 @@ impl Worker {
 
     async fn execute_in_span(&self, run: &Run, lease: &Lease) {
         tracing::info!("run claimed");
+        let started = std::time::Instant::now();
         // Stops when this function ends in any way, a panic included: a heartbeat that
         // outlived its run would keep the lease alive and the run `running` forever.
         let _heartbeat = AbortOnDrop({
@@ -184,6 +185,16 @@ impl Worker {
             }
         };
         drop(_heartbeat);
+        let status = match &result {
+            Ok(()) => Some(RunStatus::Succeeded),
+            Err(f) if f.lost => None,
+            Err(_) => Some(RunStatus::Failed),
+        };
+        if let Some(status) = status {
+            let labels = [("kind", run.kind.as_str()), ("status", status.as_str())];
+            metrics::counter!("mingle_runs_total", &labels).increment(1);
+            metrics::histogram!("mingle_run_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+        }
         match result {
             Ok(()) => tracing::info!("run succeeded"),
             Err(f) if f.lost => tracing::warn!("lease lost; another worker owns the run"),

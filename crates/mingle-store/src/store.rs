@@ -104,6 +104,9 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Gives a run back to the queue (a worker shutting down mid-run).
     async fn release_run(&self, lease: &Lease, now: Timestamp) -> Result<(), StoreError>;
+    /// Work waiting, across orgs: queued event runs by kind and pending webhook
+    /// deliveries (as `webhook`); a kind with none may be left out.
+    async fn queue_depths(&self) -> Result<Vec<(String, i64)>, StoreError>;
     async fn run_payload(&self, org_id: &str, run_id: &str) -> Result<Option<String>, StoreError>;
 
     // Attendees and identity.

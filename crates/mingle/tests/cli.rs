@@ -43,6 +43,11 @@ fn serve(dir: &Path) -> (Server, String) {
 }
 
 fn serve_with(dir: &Path, extra: &[&str]) -> (Server, String) {
+    serve_logging(dir, extra, "info", Stdio::null())
+}
+
+/// `mingle serve` with JSON logs at `level` written to `log`.
+fn serve_logging(dir: &Path, extra: &[&str], level: &str, log: impl Into<Stdio>) -> (Server, String) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -50,8 +55,9 @@ fn serve_with(dir: &Path, extra: &[&str]) -> (Server, String) {
         .current_dir(dir)
         .env_remove("MINGLE_DATABASE_URL")
         .env("MINGLE_LOG_FORMAT", "json")
+        .env("MINGLE_LOG", level)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start mingle serve");
     let server = Server(child);
@@ -513,4 +519,58 @@ fn a_delivery_pending_across_a_sigkill_arrives_once_after_the_restart() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!((done["status"].as_str(), done["attempts"].as_i64()), (Some("succeeded"), Some(2)));
+}
+
+#[test]
+fn json_logs_carry_the_request_fields_and_never_a_token_a_secret_or_a_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let (org_id, token) = provision(dir.path());
+    let old = json_of(&mingle(dir.path(), &["org", "rotate-webhook-secret", &org_id, "--json"]));
+    let rotated = json_of(&mingle(dir.path(), &["org", "rotate-webhook-secret", &org_id, "--json"]));
+    let receiver = Receiver::start(vec![Reply::Status(500)]);
+    let log_path = dir.path().join("mingle.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    // Debug level: what the dependencies log must not leak either.
+    let (server, base) = serve_logging(dir.path(), &["--webhook-insecure"], "debug", log);
+    let client = reqwest::blocking::Client::new();
+    import_with_hook(&client, &base, &token, &receiver.url("/h"));
+    let r = client
+        .get(format!("{base}/api/v0/partner/events/ev"))
+        .bearer_auth(&token)
+        .header("x-correlation-id", "trace-me-1")
+        .send();
+    assert_eq!(r.unwrap().status(), 200);
+    let r = client.get(format!("{base}/api/v0/partner/events/ev")).bearer_auth(format!("{token}x")).send();
+    assert_eq!(r.unwrap().status(), 401);
+    let hits = receiver.wait_hits_blocking(2, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(server);
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert!(lines.len() > 10, "{} log lines", lines.len());
+    let served = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "request served" && l["span"]["correlation_id"] == "trace-me-1")
+        .unwrap_or_else(|| panic!("no request line for the correlation ID in:\n{text}"));
+    assert_eq!(served["span"]["org_id"], org_id.as_str());
+    assert_eq!(served["span"]["route"], "/api/v0/partner/events/:event_id");
+    assert_eq!(served["fields"]["status"], 200);
+    assert!(served["fields"]["latency_ms"].is_u64());
+
+    let mut secrets: Vec<String> = vec![token.clone(), token["mgl_".len()..].to_owned()];
+    for s in [&old["webhook_secret"], &rotated["webhook_secret"]] {
+        let s = s.as_str().unwrap();
+        secrets.extend([s.to_owned(), s["whsec_".len()..].to_owned()]);
+    }
+    for hit in &hits {
+        for signature in hit.header("webhook-signature").split(' ') {
+            secrets.push(signature["v1,".len()..].to_owned());
+        }
+    }
+    assert_eq!(secrets.len(), 2 + 4 + 4, "two signatures on each of two deliveries");
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "the log leaks '{secret}'");
+    }
 }

@@ -505,6 +505,17 @@ impl Store for SqliteStore {
         self.release(lease, now).await
     }
 
+    async fn queue_depths(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT kind, COUNT(*) FROM runs WHERE status = 'queued' AND event_id IS NOT NULL GROUP BY kind
+             UNION ALL
+             SELECT 'webhook', COUNT(*) FROM webhook_deliveries WHERE status = 'pending'",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(StoreError::backend)
+    }
+
     async fn run_payload(&self, org_id: &str, run_id: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar("SELECT payload FROM run_payloads WHERE org_id = ? AND run_id = ?")
             .bind(org_id)

@@ -13,6 +13,7 @@ mod id_map;
 mod identity;
 mod imports;
 mod matching;
+mod metrics;
 mod ops;
 mod pagination;
 mod reviews;
