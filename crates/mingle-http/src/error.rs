@@ -36,6 +36,7 @@ pub enum ErrorCode {
     INSUFFICIENT_SCOPE,
     PARTNER_ORG_REQUIRED,
     PARTNER_RATE_LIMIT_EXCEEDED,
+    REQUEST_TIMEOUT,
     INVALID_JSON,
     INVALID_LIMIT,
     INVALID_CURSOR,
@@ -148,6 +149,24 @@ impl ApiError {
 
     /// The envelope for a bare status produced below our handlers (a framework
     /// rejection): the closest documented code.
+    /// `408 REQUEST_TIMEOUT`: the body did not arrive in time.
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            format!("The request body did not arrive within {} s.", limit.as_secs()),
+        )
+    }
+
+    /// `503 UNAVAILABLE`: the request ran out of time; nothing it started was kept.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UNAVAILABLE",
+            format!("The request did not complete within {} s and was abandoned; retry it.", limit.as_secs()),
+        )
+    }
+
     pub fn for_status(status: StatusCode) -> Self {
         match status {
             StatusCode::NOT_FOUND => Self::route_not_found(),

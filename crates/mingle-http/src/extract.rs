@@ -66,7 +66,11 @@ impl FromRequest<AppState> for JsonBody {
             return Err(ApiError::payload_too_large(limit));
         }
         let body: Body = request.into_body();
-        match Limited::new(body, limit as usize).collect().await {
+        let read = tokio::time::timeout(state.settings.body_read_timeout, Limited::new(body, limit as usize).collect());
+        let Ok(read) = read.await else {
+            return Err(ApiError::body_timeout(state.settings.body_read_timeout));
+        };
+        match read {
             Ok(collected) => Ok(JsonBody { bytes: collected.to_bytes() }),
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::payload_too_large(limit)),
             Err(_) => Err(ApiError::new(

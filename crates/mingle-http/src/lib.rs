@@ -17,11 +17,15 @@ pub mod ops;
 pub mod pagination;
 pub mod rate_limit;
 pub mod routes;
+pub mod server;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn;
+use axum::extract::{Request, State};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use mingle_service::Services;
@@ -42,6 +46,11 @@ pub struct HttpSettings {
     /// Allows `http` webhook URLs (local development).
     pub webhook_insecure: bool,
     pub rate_limit: RateLimitSettings,
+    /// A request body must arrive within this long (`408 REQUEST_TIMEOUT`).
+    pub body_read_timeout: Duration,
+    /// A request must be answered within this long (`503 UNAVAILABLE`; its work is
+    /// dropped, and with it any transaction it had open).
+    pub request_timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -75,6 +84,17 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::route_not_found() })
         // Bodies are limited by our own extractor, which answers with the envelope.
         .layer(DefaultBodyLimit::disable())
+        .layer(from_fn_with_state(state.clone(), request_timeout))
         .layer(from_fn(correlation::middleware))
         .with_state(state)
+}
+
+/// Answers `503 UNAVAILABLE` when a request outlives `request_timeout`; dropping its
+/// future rolls back whatever it had begun.
+async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.settings.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::request_timeout(limit).into_response(),
+    }
 }

@@ -46,6 +46,23 @@ pub struct ServeArgs {
     /// Most rows one attendee import may carry.
     #[arg(long, env = "MINGLE_MAX_IMPORT_ROWS", default_value_t = 50_000)]
     pub max_import_rows: usize,
+    /// Seconds a client has to send a request's headers, counted from the connection's
+    /// opening or the previous response on it (so also the keep-alive idle timeout).
+    #[arg(long, env = "MINGLE_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's body (beyond: 408 REQUEST_TIMEOUT).
+    #[arg(long, env = "MINGLE_BODY_READ_TIMEOUT_SECS", default_value_t = 60)]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a request may take in all (beyond: 503 UNAVAILABLE, its work dropped).
+    #[arg(long, env = "MINGLE_REQUEST_TIMEOUT_SECS", default_value_t = 120)]
+    pub request_timeout_secs: u64,
+    /// Connections served at once; more are answered 503 and closed at once. Keep it
+    /// below the process's open-file limit.
+    #[arg(long, env = "MINGLE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds shutdown (SIGTERM, Ctrl-C) waits for in-flight requests.
+    #[arg(long, env = "MINGLE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
     #[command(flatten)]
     pub worker: WorkerArgs,
 }
@@ -60,6 +77,19 @@ impl ServeArgs {
         if self.rate_limit_burst == 0 {
             return Err("MINGLE_RATE_LIMIT_BURST must be at least 1".into());
         }
+        for (value, range, name) in [
+            (self.header_read_timeout_secs, 1..=300, "MINGLE_HEADER_READ_TIMEOUT_SECS"),
+            (self.body_read_timeout_secs, 1..=3600, "MINGLE_BODY_READ_TIMEOUT_SECS"),
+            (self.request_timeout_secs, 1..=3600, "MINGLE_REQUEST_TIMEOUT_SECS"),
+            (self.shutdown_grace_secs, 0..=3600, "MINGLE_SHUTDOWN_GRACE_SECS"),
+        ] {
+            if !range.contains(&value) {
+                return Err(format!("{name} must be {} to {} seconds", range.start(), range.end()));
+            }
+        }
+        if self.max_connections == 0 {
+            return Err("MINGLE_MAX_CONNECTIONS must be at least 1".into());
+        }
         if self.max_body_bytes == 0 || self.max_import_rows == 0 {
             return Err(
                 "MINGLE_MAX_BODY_BYTES, MINGLE_MAX_IMPORT_ROWS and MINGLE_WORKER_CONCURRENCY must be at least 1".into(),
@@ -70,6 +100,14 @@ impl ServeArgs {
 
     pub fn model_dir(&self) -> PathBuf {
         self.worker.model_dir()
+    }
+
+    pub fn connection_limits(&self) -> mingle_http::server::ConnectionLimits {
+        mingle_http::server::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            max_connections: self.max_connections,
+            shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
+        }
     }
 }
 

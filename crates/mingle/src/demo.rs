@@ -283,11 +283,16 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     println!("  curl -s -X POST {base}/events/{event_id}/match-runs -H \"Authorization: Bearer $TOKEN\" \\");
     println!("       -d '{{\"idempotency_key\": \"again\", \"top_n\": 5}}'");
     println!("  the reference: http://{}/docs\n", listener.local_addr()?);
-    axum::serve(listener, crate::serve::app(services, &args.serve))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    mingle_http::server::serve(
+        listener,
+        crate::serve::app(services, &args.serve),
+        args.serve.connection_limits(),
+        ctrl_c,
+    )
+    .await?;
     let _ = stop.send(true);
     let _ = worker.await;
     Ok(())

@@ -2,6 +2,7 @@
 //! alone), until SIGTERM or Ctrl-C.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mingle_http::rate_limit::RateLimitSettings;
 use mingle_http::{AppState, HttpSettings};
@@ -18,6 +19,8 @@ pub fn app(services: Services, args: &ServeArgs) -> axum::Router {
         max_import_rows: args.max_import_rows,
         webhook_insecure: args.worker.webhook_insecure,
         rate_limit: RateLimitSettings { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst },
+        body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
+        request_timeout: Duration::from_secs(args.request_timeout_secs),
     };
     mingle_http::router(AppState::new(services, settings))
 }
@@ -32,14 +35,16 @@ pub async fn run(store: Arc<dyn Store>, args: &ServeArgs) -> anyhow::Result<()> 
     let (stop, stopped) = watch::channel(false);
     let worker = (!args.no_worker).then(|| spawn_workers(&services, &args.worker, stopped.clone()));
     let mut on_stop = stopped.clone();
-    axum::serve(listener, app(services, args))
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = shutdown_signal() => {}
-                _ = on_stop.changed() => {}
-            }
-        })
-        .await?;
+    // On SIGTERM or Ctrl-C: stop accepting and finish in-flight requests; then the
+    // worker gives its run back to the queue (its open transaction rolls back) and the
+    // sender finishes the POST it is making; deliveries not yet claimed stay queued.
+    let shutdown = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = on_stop.changed() => {}
+        }
+    };
+    mingle_http::server::serve(listener, app(services, args), args.connection_limits(), shutdown).await?;
     let _ = stop.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;

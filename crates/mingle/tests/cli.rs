@@ -574,3 +574,248 @@ fn json_logs_carry_the_request_fields_and_never_a_token_a_secret_or_a_signature(
         assert!(!text.contains(secret.as_str()), "the log leaks '{secret}'");
     }
 }
+
+// Lifecycle and connection limits.
+
+/// Reads what the server sends until it closes the connection; `None` when it is still
+/// open after `within`.
+fn read_until_closed(stream: &mut std::net::TcpStream, within: Duration) -> Option<String> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(String::from_utf8_lossy(&seen).into_owned()),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&seen).into_owned())
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+fn healthz_answers(base: &str) -> bool {
+    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    client.get(format!("{base}/healthz")).send().is_ok_and(|r| r.status() == 200)
+}
+
+#[test]
+fn half_sent_requests_and_slow_headers_are_closed_after_the_timeout_while_healthz_answers() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ["--header-read-timeout-secs", "2", "--max-connections", "3000"];
+    let (_server, base) = serve_with(dir.path(), &limits);
+    let addr = base.trim_start_matches("http://").to_owned();
+    let opened = Instant::now();
+    let mut held: Vec<std::net::TcpStream> = (0..2000)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap(); // never finished
+            s
+        })
+        .collect();
+    // One more sends its headers at 1 byte/s.
+    let slow = std::net::TcpStream::connect(&addr).unwrap();
+    let mut writer = slow.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: slow\r\n\r\n" {
+            if writer.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    // While they are held, the service answers.
+    for _ in 0..3 {
+        assert!(healthz_answers(&base), "/healthz must answer while 2,001 connections hang");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // After the timeout every one of them is closed by the server.
+    for (i, stream) in held.iter_mut().enumerate() {
+        let closed = read_until_closed(stream, Duration::from_secs(6));
+        assert!(closed.is_some(), "connection {i} still open {:?} after opening", opened.elapsed());
+    }
+    let mut slow = slow;
+    assert!(read_until_closed(&mut slow, Duration::from_secs(6)).is_some(), "the 1 byte/s request was not cut off");
+    assert!(opened.elapsed() < Duration::from_secs(15), "closed after {:?}", opened.elapsed());
+    assert!(healthz_answers(&base));
+}
+
+#[test]
+fn connections_beyond_the_cap_are_refused_at_once_with_the_envelope() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = serve_with(dir.path(), &["--max-connections", "4"]);
+    let addr = base.trim_start_matches("http://").to_owned();
+    std::thread::sleep(Duration::from_millis(200)); // the start-up probe's connection has closed
+    let idle: Vec<_> = (0..4).map(|_| std::net::TcpStream::connect(&addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let mut extra = std::net::TcpStream::connect(&addr).unwrap();
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = read_until_closed(&mut extra, Duration::from_secs(5)).expect("closed at once");
+    assert!(started.elapsed() < Duration::from_secs(2), "refused after {:?}", started.elapsed());
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["code"], "UNAVAILABLE");
+    assert!(body["correlation_id"].as_str().is_some_and(|c| !c.is_empty()));
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(healthz_answers(&base), "served again once connections closed");
+}
+
+/// Sends headers and the first `sent` bytes of a `length`-byte body, then waits for the
+/// answer.
+fn stalled_body(addr: &str, token: &str, sent: &[u8], length: usize) -> (String, Value) {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "PUT /api/v0/partner/events/ev/attendees:import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(sent).unwrap();
+    let answer = read_until_closed(&mut s, Duration::from_secs(10)).expect("answered and closed");
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let body = answer.split("\r\n\r\n").nth(1).and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[test]
+fn a_body_that_stalls_gets_408_and_a_request_that_outlives_its_time_503_and_neither_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_org, token) = provision(dir.path());
+    let client = reqwest::blocking::Client::new();
+    let body = br#"{"idempotency_key": "k", "attendees": ["#;
+    for (flags, status, code) in [
+        (["--body-read-timeout-secs", "1", "--request-timeout-secs", "60"], "HTTP/1.1 408", "REQUEST_TIMEOUT"),
+        (["--body-read-timeout-secs", "60", "--request-timeout-secs", "1"], "HTTP/1.1 503", "UNAVAILABLE"),
+    ] {
+        let (_server, base) = serve_with(dir.path(), &flags);
+        let api = format!("{base}/api/v0/partner");
+        let _ = client
+            .post(format!("{api}/events"))
+            .bearer_auth(&token)
+            .json(&json!({"event_id": "ev", "title": "Ev"}))
+            .send();
+        let started = Instant::now();
+        let (line, envelope) = stalled_body(base.trim_start_matches("http://"), &token, body, 1000);
+        assert!(line.starts_with(status), "{flags:?}: {line}");
+        assert_eq!(envelope["code"], code, "{envelope}");
+        assert!(envelope["correlation_id"].is_string());
+        assert!(started.elapsed() < Duration::from_secs(5), "answered after {:?}", started.elapsed());
+        let runs: Value = client.get(format!("{api}/runs")).bearer_auth(&token).send().unwrap().json().unwrap();
+        assert_eq!(runs["items"], json!([]), "a timed-out request records no run");
+    }
+}
+
+fn sigterm(server: &mut Server) {
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+}
+
+fn exits_within(server: &mut Server, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "mingle did not exit within {within:?} of SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_and_the_run_completes_after_restart() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (_org, token) = provision(dir.path());
+    let (mut server, base) = serve_with(dir.path(), &[]);
+    let client = reqwest::blocking::Client::new();
+    let api = format!("{base}/api/v0/partner");
+    let r =
+        client.post(format!("{api}/events")).bearer_auth(&token).json(&json!({"event_id": "ev", "title": "Ev"})).send();
+    assert_eq!(r.unwrap().status(), 201);
+
+    // A request whose body is half sent when SIGTERM arrives.
+    let body = json!({"idempotency_key": "k", "attendees": [{"attendee_id": "a1", "name": "Ann Archer"}]}).to_string();
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    let addr = base.trim_start_matches("http://").to_owned();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    let head = format!(
+        "PUT /api/v0/partner/events/ev/attendees:import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(first).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    sigterm(&mut server);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(std::net::TcpStream::connect(&addr).is_err(), "no new connection is accepted after SIGTERM");
+    assert!(server.0.try_wait().unwrap().is_none(), "still running: a request is in flight");
+    s.write_all(rest).unwrap();
+    let answer = read_until_closed(&mut s, Duration::from_secs(10)).expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let run: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let run_id = run["run_id"].as_str().unwrap().to_owned();
+    assert!(exits_within(&mut server, Duration::from_secs(10)).success(), "a clean exit");
+
+    // The run the request queued is carried out after the restart.
+    let (_server, base) = serve_with(dir.path(), &[]);
+    let done = poll_run(&client, &base, &token, &run_id, |r| r["status"] == "succeeded" || r["status"] == "failed");
+    assert_eq!(done["status"], "succeeded", "{done}");
+}
+
+#[test]
+fn sigterm_during_a_run_gives_it_back_and_the_restart_finishes_it_exactly_once() {
+    const ROWS: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (_org, token) = provision(dir.path());
+    let limits = ["--rate-limit-per-sec", "100000", "--rate-limit-burst", "100000"];
+    let (mut server, base) = serve_with(dir.path(), &limits);
+    let client = reqwest::blocking::Client::new();
+    let api = format!("{base}/api/v0/partner");
+    let r = client
+        .post(format!("{api}/events"))
+        .bearer_auth(&token)
+        .json(&json!({"event_id": "big", "title": "Big"}))
+        .send();
+    assert_eq!(r.unwrap().status(), 201);
+    let rows: Vec<Value> = (0..ROWS)
+        .map(|i| json!({"attendee_id": format!("att-{i:06}"), "name": format!("Person {i} Example")}))
+        .collect();
+    let r = client
+        .put(format!("{api}/events/big/attendees:import"))
+        .bearer_auth(&token)
+        .json(&json!({"idempotency_key": "term-1", "attendees": rows}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let run_id = r.json::<Value>().unwrap()["run_id"].as_str().unwrap().to_owned();
+    let running = poll_run(&client, &base, &token, &run_id, |r| r["status"] != "queued");
+    assert_eq!(running["status"], "running", "SIGTERM must land mid-run: {running}");
+    let termed = Instant::now();
+    sigterm(&mut server);
+    assert!(exits_within(&mut server, Duration::from_secs(10)).success());
+    eprintln!("exited {:?} after SIGTERM", termed.elapsed());
+
+    // Given back, not left leased (a killed worker's run would stay `running` until its
+    // lease expired): a server without a worker sees it queued.
+    let (idle, base) = serve_with(dir.path(), &["--no-worker"]);
+    let r: Value =
+        client.get(format!("{base}/api/v0/partner/runs/{run_id}")).bearer_auth(&token).send().unwrap().json().unwrap();
+    assert_eq!(r["status"], "queued", "{r}");
+    drop(idle);
+    // A restarted worker writes every row once.
+    let (_server, base) = serve_with(dir.path(), &limits);
+    let done = poll_run(&client, &base, &token, &run_id, |r| r["status"] == "succeeded" || r["status"] == "failed");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["progress"]["created"], ROWS);
+    let mut seen = std::collections::HashSet::new();
+    for item in list_all(&client, &base, &token, "/events/big/attendees") {
+        assert!(seen.insert(item["attendee_id"].as_str().unwrap().to_owned()), "row listed twice: {item}");
+    }
+    assert_eq!(seen.len(), ROWS);
+}
