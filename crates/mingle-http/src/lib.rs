@@ -55,7 +55,8 @@ pub struct HttpSettings {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub services: Services,
+    /// Behind one `Arc`: extractors clone the state on every request.
+    pub services: Arc<Services>,
     pub settings: Arc<HttpSettings>,
     pub rate_limiter: Arc<RateLimiter>,
 }
@@ -63,7 +64,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(services: Services, settings: HttpSettings) -> Self {
         let rate_limiter = Arc::new(RateLimiter::new(settings.rate_limit));
-        Self { services, settings: Arc::new(settings), rate_limiter }
+        Self { services: Arc::new(services), settings: Arc::new(settings), rate_limiter }
     }
 }
 
