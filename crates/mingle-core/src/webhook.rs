@@ -107,17 +107,28 @@ fn internal_v6(ip: Ipv6Addr) -> Option<&'static str> {
         _ if ip.is_unspecified() => "unspecified",
         _ if ip.is_multicast() => "multicast",
         [0, 0, 0, 0, 0, 0, _, _] => "IPv4-compatible (deprecated)",
-        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] | [0x64, 0xff9b, 1, _, _, _, hi, lo] => {
+        // IPv4-translated (SIIT): reaches the embedded address.
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => {
+            return internal_v4(Ipv4Addr::from(((hi as u32) << 16) | lo as u32))
+                .map(|_| "IPv4-translated internal address")
+        }
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => {
             return internal_v4(Ipv4Addr::from(((hi as u32) << 16) | lo as u32)).map(|_| "NAT64 of an internal address")
         }
+        // The local-use NAT64 prefix: where the IPv4 address sits depends on the
+        // operator's prefix length, so none of it is trusted.
+        [0x64, 0xff9b, 1, ..] => "local-use NAT64",
         [0x2002, hi, lo, ..] => {
             return internal_v4(Ipv4Addr::from(((hi as u32) << 16) | lo as u32)).map(|_| "6to4 of an internal address")
         }
         [x, ..] if x & 0xfe00 == 0xfc00 => "unique-local",
         [x, ..] if x & 0xffc0 == 0xfe80 => "link-local",
         [x, ..] if x & 0xffc0 == 0xfec0 => "site-local (deprecated)",
-        [0x2001, 0x0db8, ..] => "documentation",
+        [0x2001, 0x0db8, ..] | [0x3fff, 0..=0x0fff, ..] => "documentation",
         [0x2001, 0, ..] => "Teredo",
+        [0x2001, 2, 0, ..] => "benchmarking",
+        [0x2001, 0x10..=0x2f, ..] => "ORCHID",
+        [0x5f00, ..] => "segment routing (SRv6)",
         [0x0100, 0, 0, 0, ..] => "discard-only",
         _ => return None,
     })
@@ -192,6 +203,13 @@ mod tests {
             ("::ffff:169.254.169.254", "link-local"),
             ("::127.0.0.1", "IPv4-compatible (deprecated)"),
             ("64:ff9b::a00:1", "NAT64 of an internal address"),
+            ("64:ff9b:1:7f00:0:100:808:808", "local-use NAT64"),
+            ("::ffff:0:7f00:1", "IPv4-translated internal address"),
+            ("2001:2::1", "benchmarking"),
+            ("2001:10::1", "ORCHID"),
+            ("2001:20::1", "ORCHID"),
+            ("3fff::1", "documentation"),
+            ("5f00::1", "segment routing (SRv6)"),
             ("2002:7f00:1::", "6to4 of an internal address"),
             ("fd00::1", "unique-local"),
             ("fe80::1", "link-local"),

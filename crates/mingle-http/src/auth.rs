@@ -79,14 +79,19 @@ pub async fn middleware(State(state): State<AppState>, mut request: Request, nex
         }
         return error.into_response();
     }
-    tracing::Span::current().record("org_id", principal.org_id.as_str());
+    let org = AuthenticatedOrg(principal.org_id.clone());
     request.extensions_mut().insert(principal);
     let mut response = next.run(request).await;
+    response.extensions_mut().insert(org);
     for (name, value) in headers {
         response.headers_mut().insert(name, value);
     }
     response
 }
+
+/// The org of an authenticated request, left on its response for the request log.
+#[derive(Clone)]
+pub struct AuthenticatedOrg(pub String);
 
 /// The authenticated caller, put in place by [`middleware`].
 pub struct Caller(pub Principal);

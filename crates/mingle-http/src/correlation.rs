@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use crate::auth::AuthenticatedOrg;
 use crate::error::ApiError;
 use crate::metrics::RouteTemplate;
 
@@ -36,12 +37,17 @@ fn accept(value: &HeaderValue) -> Option<String> {
 pub async fn middleware(request: Request, next: Next) -> Response {
     let cid =
         request.headers().get(HEADER).and_then(accept).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    // `route` and `org_id` are filled in once known (after routing, after auth).
-    let span = tracing::info_span!("request", correlation_id = %cid, method = %request.method(),
-        path = %request.uri().path(), route = tracing::field::Empty, org_id = tracing::field::Empty);
-    let method = request.method().as_str().to_owned();
+    // The span carries only the correlation ID (every line of the request has it); the
+    // request's other fields go on its one `request served` line, which is cheaper
+    // than formatting them into the span and recording into it later.
+    let span = tracing::info_span!("request", correlation_id = %cid);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let started = Instant::now();
     let mut response = CORRELATION_ID.scope(cid.clone(), next.run(request)).instrument(span.clone()).await;
+    // Left on the response by the layers inside: the matched route, the caller's org.
+    let route = response.extensions_mut().remove::<RouteTemplate>().map(|r| r.0);
+    let org = response.extensions_mut().remove::<AuthenticatedOrg>().map(|o| o.0);
 
     let is_json = response
         .headers()
@@ -61,12 +67,13 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&cid) {
         response.headers_mut().insert(HEADER, v);
     }
-    let route = response.extensions().get::<RouteTemplate>().map_or("unmatched", |r| r.0.as_str());
+    let route = route.as_deref().unwrap_or("unmatched");
+    let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    span.record("route", route);
-    crate::metrics::record_request(&method, route, response.status().as_u16(), elapsed.as_secs_f64());
+    crate::metrics::record_request(&method, route, status, elapsed.as_secs_f64());
     span.in_scope(|| {
-        tracing::info!(status = response.status().as_u16(), latency_ms = elapsed.as_millis() as u64, "request served");
+        tracing::info!(method = %method, path, route, org_id = org.as_deref(), status,
+            latency_ms = elapsed.as_millis() as u64, "request served");
     });
     response
 }

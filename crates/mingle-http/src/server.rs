@@ -36,6 +36,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // Answering a refused connection holds its socket for up to 2 s; beyond this many at
+    // once, refused connections are closed without an answer.
+    let refusals = Arc::new(Semaphore::new(256));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
@@ -55,7 +58,12 @@ pub async fn serve(
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             metrics::counter!("mingle_connections_refused_total").increment(1);
-            tokio::spawn(refuse(stream));
+            if let Ok(answering) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(answering);
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -73,7 +81,7 @@ pub async fn serve(
     if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
         tracing::warn!(
             grace_secs = limits.shutdown_grace.as_secs(),
-            "requests still running after the grace period were cut off"
+            "requests still running after the grace period are abandoned; they end with the process"
         );
     }
     Ok(())
@@ -94,4 +102,11 @@ async fn refuse(mut stream: TcpStream) {
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(response.as_bytes())).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.shutdown()).await;
+    // Read what the client sent before closing: closing with unread data makes the
+    // kernel reset the connection, which can destroy the answer before it is read.
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while matches!(tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }

@@ -47,42 +47,6 @@ pub struct CreatedAccount {
 #[derive(Clone)]
 pub struct AccountsService {
     store: Arc<dyn Store>,
-    cache: Arc<AuthCache>,
-}
-
-/// Recently authenticated tokens, by the token's SHA-256: for `ttl` a token's principal
-/// is reused instead of read again (the read is half of a cached GET's cost). A status
-/// change made through this process clears it at once; one made by another process
-/// (the `mingle service-account` commands) takes effect within `ttl`.
-struct AuthCache {
-    ttl_ms: std::sync::atomic::AtomicU64,
-    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, (Principal, std::time::Instant)>>,
-}
-
-impl AuthCache {
-    /// Entries kept at most; when full, the cache starts over.
-    const CAPACITY: usize = 10_000;
-
-    fn get(&self, hash: &[u8]) -> Option<Principal> {
-        let ttl = std::time::Duration::from_millis(self.ttl_ms.load(std::sync::atomic::Ordering::Relaxed));
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(hash).filter(|(_, at)| at.elapsed() < ttl).map(|(p, _)| p.clone())
-    }
-
-    fn put(&self, hash: Vec<u8>, principal: &Principal) {
-        if self.ttl_ms.load(std::sync::atomic::Ordering::Relaxed) == 0 {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= Self::CAPACITY {
-            entries.clear();
-        }
-        entries.insert(hash, (principal.clone(), std::time::Instant::now()));
-    }
-
-    fn clear(&self) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -95,9 +59,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 fn new_webhook_secret() -> String {
     format!("whsec_{}", STANDARD.encode(random_bytes::<32>()))
 }
-
-/// How long an authenticated token is trusted without reading it again, by default.
-pub const DEFAULT_AUTH_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a rotated-out webhook secret keeps signing beside the new one, so that
 /// receivers can switch without missing a delivery.
@@ -113,17 +74,7 @@ fn unauthorized(message: &str) -> ServiceError {
 
 impl AccountsService {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        let cache = AuthCache {
-            ttl_ms: DEFAULT_AUTH_CACHE.as_millis().try_into().unwrap_or(0).into(),
-            entries: Default::default(),
-        };
-        Self { store, cache: Arc::new(cache) }
-    }
-
-    /// How long an authenticated token is trusted without reading it again (0: never).
-    pub fn set_auth_cache_ttl(&self, ttl: std::time::Duration) {
-        self.cache.ttl_ms.store(ttl.as_millis().try_into().unwrap_or(u64::MAX), std::sync::atomic::Ordering::Relaxed);
-        self.cache.clear();
+        Self { store }
     }
 
     pub async fn create_org(&self, name: &str) -> Result<Org, ServiceError> {
@@ -229,20 +180,15 @@ impl AccountsService {
         }
         let now = Timestamp::now();
         self.store.set_service_account_status(&account.org_id, &account.service_account_id, status, now).await?;
-        self.cache.clear();
         account.status = status;
         account.updated_at = now;
         Ok(account)
     }
 
-    /// Resolves a bearer token to its principal: from the cache when it was
-    /// authenticated within the cache's TTL, from the database otherwise.
+    /// Resolves a bearer token to its principal. Reads the database on every call, so
+    /// a disable, enable or revoke takes effect from the very next request.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, ServiceError> {
         const BAD: &str = "The bearer token is missing, malformed, unknown or revoked.";
-        let presented = sha256(token.as_bytes());
-        if let Some(principal) = self.cache.get(&presented) {
-            return Ok(principal);
-        }
         let raw = token
             .strip_prefix(TOKEN_PREFIX)
             .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
@@ -251,6 +197,7 @@ impl AccountsService {
         let org_id = Uuid::from_slice(&raw[..16]).map_err(|_| unauthorized(BAD))?.to_string();
         let token_id = Uuid::from_slice(&raw[16..32]).map_err(|_| unauthorized(BAD))?.to_string();
         let credential = self.store.find_credential(&org_id, &token_id).await?.ok_or_else(|| unauthorized(BAD))?;
+        let presented = sha256(token.as_bytes());
         if !bool::from(presented.ct_eq(&credential.token_hash)) || credential.token_revoked {
             return Err(unauthorized(BAD));
         }
@@ -264,13 +211,11 @@ impl AccountsService {
                 })
             }
         }
-        let principal = Principal {
+        Ok(Principal {
             org_id: credential.account.org_id,
             service_account_id: credential.account.service_account_id,
             scopes: credential.account.scopes,
             cursor_key: credential.cursor_key,
-        };
-        self.cache.put(presented, &principal);
-        Ok(principal)
+        })
     }
 }

@@ -18,6 +18,10 @@ use url::Url;
 
 use crate::ServiceError;
 
+/// How long a webhook host may take to resolve before the attempt fails (and is
+/// retried): the system resolver can otherwise take retries x nameservers x 5 s.
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Renders a run as the API shows it (the HTTP layer owns that shape); a delivery's
 /// `data` is that object.
 pub type RenderRun = fn(Run) -> Value;
@@ -66,9 +70,11 @@ impl WebhookSender {
         Self { store, render, settings, id }
     }
 
-    /// A claim outlives the slowest POST, so a live sender never loses its delivery.
+    /// A claim outlives the slowest attempt (the bounded lookup, two reads, the POST)
+    /// with a wide margin, so a live sender does not lose its delivery to another
+    /// sender mid-attempt (which would send it twice and record one attempt only).
     fn lease(&self) -> Duration {
-        self.settings.timeout + Duration::from_secs(15)
+        RESOLVE_TIMEOUT + self.settings.timeout + Duration::from_secs(30)
     }
 
     /// Works until `shutdown` turns true. A delivery being sent then is finished (it
@@ -223,7 +229,10 @@ impl WebhookSender {
             Err(e) if e.is_timeout() => {
                 failed(format!("no answer within {} s", self.settings.timeout.as_secs()), false, "timeout")
             }
-            Err(e) => failed(format!("connection failed: {}", error_chain(&e)), false, "connection_error"),
+            // Without the URL: its user-info or query string may hold a receiver's secret.
+            Err(e) => {
+                failed(format!("connection failed: {}", error_chain(&e.without_url())), false, "connection_error")
+            }
         })
     }
 }
@@ -268,8 +277,11 @@ pub async fn check_destination(url: &str, insecure: bool) -> Result<Destination,
         Some(url::Host::Ipv4(ip)) => (None, vec![SocketAddr::new(ip.into(), port)]),
         Some(url::Host::Ipv6(ip)) => (None, vec![SocketAddr::new(ip.into(), port)]),
         Some(url::Host::Domain(host)) => {
-            let found = tokio::net::lookup_host((host, port))
+            let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
                 .await
+                .map_err(|_| {
+                    Refusal::Unresolved(format!("'{host}' did not resolve within {} s", RESOLVE_TIMEOUT.as_secs()))
+                })?
                 .map_err(|e| Refusal::Unresolved(format!("cannot resolve '{host}': {e}")))?
                 .collect::<Vec<_>>();
             if found.is_empty() {
@@ -323,10 +335,20 @@ impl WebhooksService {
         Ok(self.store.delivery_attempts(&delivery.org_id, &delivery.delivery_id).await?)
     }
 
-    /// Queues a delivery again, due now, with the same `webhook-id`.
+    /// Queues a delivery again, due now, with the same `webhook-id`. A delivery a
+    /// sender is attempting right now is `409 DELIVERY_IN_FLIGHT` (its attempt's outcome
+    /// would overwrite the redelivery); try again in a few seconds.
     pub async fn redeliver(&self, delivery_id: &str) -> Result<Delivery, ServiceError> {
         let delivery = self.get(delivery_id).await?;
-        self.store.redeliver(&delivery.org_id, delivery_id, Timestamp::now()).await?;
+        if !self.store.redeliver(&delivery.org_id, delivery_id, Timestamp::now()).await? {
+            return Err(ServiceError::conflict(
+                "DELIVERY_IN_FLIGHT",
+                format!(
+                    "Delivery '{delivery_id}' is being sent right now; redeliver it once that attempt is recorded."
+                ),
+                ("delivery_id", delivery_id),
+            ));
+        }
         self.get(delivery_id).await
     }
 }

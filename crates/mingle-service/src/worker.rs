@@ -185,28 +185,33 @@ impl Worker {
             }
         };
         drop(_heartbeat);
-        let status = match &result {
-            Ok(()) => Some(RunStatus::Succeeded),
-            Err(f) if f.lost => None,
-            Err(_) => Some(RunStatus::Failed),
-        };
-        if let Some(status) = status {
-            let labels = [("kind", run.kind.as_str()), ("status", status.as_str())];
-            metrics::counter!("mingle_runs_total", &labels).increment(1);
-            metrics::histogram!("mingle_run_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
-        }
-        match result {
-            Ok(()) => tracing::info!("run succeeded"),
-            Err(f) if f.lost => tracing::warn!("lease lost; another worker owns the run"),
+        let ended = match result {
+            Ok(()) => {
+                tracing::info!("run succeeded");
+                Some(RunStatus::Succeeded)
+            }
+            Err(f) if f.lost => {
+                tracing::warn!("lease lost; another worker owns the run");
+                None
+            }
             Err(f) => {
                 tracing::warn!(code = f.code, message = %f.message, "run failed");
                 let error = json!({"code": f.code, "message": f.message});
-                if let Err(e) =
-                    self.store.finish_run(lease, RunStatus::Failed, None, Some(&error), Timestamp::now()).await
-                {
-                    tracing::error!(error = %e, "could not record the failure; the lease will expire and the run be retried");
+                match self.store.finish_run(lease, RunStatus::Failed, None, Some(&error), Timestamp::now()).await {
+                    Ok(true) => Some(RunStatus::Failed),
+                    Ok(false) => None,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not record the failure; the lease will expire and the run be retried");
+                        None
+                    }
                 }
             }
+        };
+        // Counted once the terminal status is written, by the worker that wrote it.
+        if let Some(status) = ended {
+            let labels = [("kind", run.kind.as_str()), ("status", status.as_str())];
+            metrics::counter!("mingle_runs_total", &labels).increment(1);
+            metrics::histogram!("mingle_run_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
         }
     }
 }

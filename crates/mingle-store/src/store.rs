@@ -230,8 +230,6 @@ pub trait DeliveryStore: Send + Sync + 'static {
         next: DeliveryNext,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
-    /// Gives a claimed delivery back, due at once (a sender shutting down).
-    async fn release_delivery(&self, lease: &DeliveryLease, now: Timestamp) -> Result<(), StoreError>;
     /// By ID alone (an operator's command names no org), with its last attempt.
     async fn find_delivery(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError>;
     /// The org's deliveries, newest first, each with its last attempt; only failed
@@ -240,7 +238,7 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// Every attempt of a delivery, oldest first.
     async fn delivery_attempts(&self, org_id: &str, delivery_id: &str) -> Result<Vec<DeliveryAttempt>, StoreError>;
     /// Makes a delivery pending and due at `now` (its attempts count on); `false` when
-    /// it does not exist.
+    /// it does not exist or a sender holds it (an attempt is in flight).
     async fn redeliver(&self, org_id: &str, delivery_id: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
 

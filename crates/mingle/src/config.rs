@@ -60,11 +60,6 @@ pub struct ServeArgs {
     /// below the process's open-file limit.
     #[arg(long, env = "MINGLE_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
-    /// Milliseconds an authenticated token is trusted without reading the database
-    /// again; a disable or revoke by `mingle service-account` takes effect within it.
-    /// 0 reads on every request.
-    #[arg(long, env = "MINGLE_AUTH_CACHE_MS", default_value_t = 1000)]
-    pub auth_cache_ms: u64,
     /// Seconds shutdown (SIGTERM, Ctrl-C) waits for in-flight requests.
     #[arg(long, env = "MINGLE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,

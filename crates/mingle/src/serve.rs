@@ -22,7 +22,6 @@ pub fn app(services: Services, args: &ServeArgs) -> axum::Router {
         body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
         request_timeout: Duration::from_secs(args.request_timeout_secs),
     };
-    services.accounts.set_auth_cache_ttl(Duration::from_millis(args.auth_cache_ms));
     mingle_http::router(AppState::new(services, settings))
 }
 

@@ -151,21 +151,6 @@ impl DeliveryStore for SqliteStore {
         Ok(true)
     }
 
-    async fn release_delivery(&self, lease: &DeliveryLease, now: Timestamp) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-             WHERE org_id = ? AND delivery_id = ? AND lease_owner = ?",
-        )
-        .bind(now.millis())
-        .bind(&lease.org_id)
-        .bind(&lease.delivery_id)
-        .bind(&lease.owner)
-        .execute(&self.write)
-        .await
-        .map_err(StoreError::backend)?;
-        Ok(())
-    }
-
     async fn find_delivery(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
         sqlx::query(&format!("{SELECT_WITH_LAST} WHERE d.delivery_id = ?"))
             .bind(delivery_id)
@@ -206,10 +191,9 @@ impl DeliveryStore for SqliteStore {
 
     async fn redeliver(&self, org_id: &str, delivery_id: &str, now: Timestamp) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
-             WHERE org_id = ? AND delivery_id = ?",
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1, updated_at = ?1
+             WHERE org_id = ?2 AND delivery_id = ?3 AND (lease_owner IS NULL OR lease_expires_at < ?1)",
         )
-        .bind(now.millis())
         .bind(now.millis())
         .bind(org_id)
         .bind(delivery_id)

@@ -12,7 +12,12 @@ use serde_json::json;
 use crate::harness::TestApp;
 use crate::receiver::Receiver;
 
+/// One scrape at a time: each sets the queue-depth gauges from its own app's database
+/// before rendering, so two at once could render each other's.
+static SCRAPES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn scrape(app: &TestApp) -> Vec<Sample> {
+    let _one_at_a_time = SCRAPES.lock().await;
     let r = app.request(http::Method::GET, "/metrics", None, None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
