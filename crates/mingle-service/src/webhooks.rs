@@ -187,17 +187,7 @@ impl WebhookSender {
         let timestamp = now.millis().div_euclid(1000);
         let signature = signature_header(&secrets, &delivery.delivery_id, timestamp, body.as_bytes());
 
-        let mut client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.settings.timeout)
-            // A proxy would resolve the host again, past the check.
-            .no_proxy()
-            .user_agent(concat!("mingle-webhooks/", env!("CARGO_PKG_VERSION")));
-        if let Some((host, addrs)) = &destination.pinned {
-            // Connect to the addresses that were checked: no second lookup.
-            client = client.resolve_to_addrs(host, addrs);
-        }
-        let client = client.build().map_err(|e| ServiceError::Internal(format!("webhook client: {e}")))?;
+        let client = destination.client(self.settings.timeout)?;
         let response = client
             .post(destination.url)
             .header("content-type", "application/json")
@@ -254,6 +244,23 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 pub struct Destination {
     pub url: Url,
     pub pinned: Option<(String, Vec<SocketAddr>)>,
+}
+
+impl Destination {
+    /// An HTTP client that can only reach this destination's checked addresses: they
+    /// replace DNS for its host (no second lookup), with no proxy (a proxy would
+    /// resolve the host again) and no redirects.
+    pub fn client(&self, timeout: Duration) -> Result<reqwest::Client, ServiceError> {
+        let mut client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .no_proxy()
+            .user_agent(concat!("mingle-webhooks/", env!("CARGO_PKG_VERSION")));
+        if let Some((host, addrs)) = &self.pinned {
+            client = client.resolve_to_addrs(host, addrs);
+        }
+        client.build().map_err(|e| ServiceError::Internal(format!("webhook client: {e}")))
+    }
 }
 
 /// Why a delivery may not go (now).

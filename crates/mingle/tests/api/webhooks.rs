@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use mingle_core::{RunStatus, Timestamp};
 use mingle_service::models::{DeliveryStatus, Lease};
-use mingle_service::webhooks::{check_destination, Refusal};
+use mingle_service::webhooks::{check_destination, Destination, Refusal};
 use serde_json::{json, Value};
 use standardwebhooks::Webhook;
 
@@ -279,6 +279,18 @@ async fn the_ssrf_guard_refuses_internal_addresses_unless_insecure() {
     assert_eq!(host, "localhost");
     assert!(!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
     assert!(check_destination("https://8.8.8.8/h", false).await.unwrap().pinned.is_none());
+    // The client connects to the pinned addresses and never looks the host up: a name
+    // that cannot resolve (`.invalid`) reaches the receiver it was pinned to.
+    let receiver = Receiver::start(vec![]);
+    let port = receiver.addr.port();
+    let pinned = Destination {
+        url: format!("http://hooks.example.invalid:{port}/pinned").parse().unwrap(),
+        pinned: Some(("hooks.example.invalid".into(), vec![receiver.addr])),
+    };
+    let sent = pinned.client(Duration::from_secs(2)).unwrap().post(pinned.url.clone()).body("{}").send().await.unwrap();
+    assert_eq!(sent.status(), 204);
+    let hit = &receiver.wait_hits(1, Duration::from_secs(5)).await[0];
+    assert_eq!((hit.path.as_str(), hit.header("host")), ("/pinned", format!("hooks.example.invalid:{port}").as_str()));
     assert_eq!(
         check_destination("http://93.184.216.34/h", false).await.unwrap_err(),
         Refusal::Refused("scheme 'http' refused: webhooks use https".into())
