@@ -107,7 +107,7 @@ impl AccountsService {
             Err(_) => false,
         };
         if !rotated {
-            return Err(ServiceError::not_found("ORG_NOT_FOUND", format!("No org '{org_id}'."), ("org_id", org_id)));
+            return Err(ServiceError::org_not_found(org_id));
         }
         let org = self.store.get_org(org_id).await?;
         org.ok_or_else(|| ServiceError::Internal("a rotated org vanished".into()))
@@ -125,7 +125,7 @@ impl AccountsService {
             None => None,
         };
         let (Some(org), Some(org_uuid)) = (org, org_uuid) else {
-            return Err(ServiceError::not_found("ORG_NOT_FOUND", format!("No org '{org_id}'."), ("org_id", org_id)));
+            return Err(ServiceError::org_not_found(org_id));
         };
         let now = Timestamp::now();
         let account_id = Uuid::new_v4();

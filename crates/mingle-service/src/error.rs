@@ -31,6 +31,11 @@ impl ServiceError {
         ServiceError::NotFound { code, message: message.into(), details: one(detail) }
     }
 
+    /// `404 ORG_NOT_FOUND`, for the operator's commands that name an org.
+    pub fn org_not_found(org_id: &str) -> Self {
+        Self::not_found("ORG_NOT_FOUND", format!("No org '{org_id}'."), ("org_id", org_id))
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>, detail: (&str, &str)) -> Self {
         ServiceError::Conflict { code, message: message.into(), details: one(detail) }
     }

@@ -80,13 +80,12 @@ impl WebhookSender {
     /// Works until `shutdown` turns true. A delivery being sent then is finished (it
     /// takes at most the timeout); one not yet claimed stays queued.
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
-        let mut tasks = tokio::task::JoinSet::new();
-        for slot in 0..self.settings.concurrency.max(1) {
+        let concurrency = self.settings.concurrency;
+        crate::worker::run_slots(concurrency, shutdown, move |slot, shutdown| {
             let sender = self.clone();
-            let shutdown = shutdown.clone();
-            tasks.spawn(async move { sender.slot(slot, shutdown).await });
-        }
-        while tasks.join_next().await.is_some() {}
+            async move { sender.slot(slot, shutdown).await }
+        })
+        .await;
     }
 
     async fn slot(&self, slot: usize, mut shutdown: watch::Receiver<bool>) {
@@ -323,7 +322,7 @@ impl WebhooksService {
     /// The org's newest deliveries (at most `limit`), each with its last attempt.
     pub async fn list(&self, org_id: &str, failed_only: bool, limit: i64) -> Result<Vec<Delivery>, ServiceError> {
         if self.store.get_org(org_id).await?.is_none() {
-            return Err(ServiceError::not_found("ORG_NOT_FOUND", format!("No org '{org_id}'."), ("org_id", org_id)));
+            return Err(ServiceError::org_not_found(org_id));
         }
         Ok(self.store.list_deliveries(org_id, failed_only, limit).await?)
     }

@@ -43,6 +43,21 @@ impl From<StoreError> for RunFailure {
     }
 }
 
+/// Runs `concurrency` (at least one) copies of a claim loop, each told its slot number
+/// and the shutdown signal, until all have returned. The run worker and the webhook
+/// sender both work this way.
+pub(crate) async fn run_slots<F, Fut>(concurrency: usize, shutdown: watch::Receiver<bool>, slot: F)
+where
+    F: Fn(usize, watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..concurrency.max(1) {
+        tasks.spawn(slot(n, shutdown.clone()));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
 /// Aborts a task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -97,13 +112,12 @@ impl Worker {
     /// Works until `shutdown` turns true; a run in progress then goes back to the queue.
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, concurrency = self.settings.concurrency, "worker started");
-        let mut tasks = tokio::task::JoinSet::new();
-        for slot in 0..self.settings.concurrency {
-            let worker = self.clone();
-            let shutdown = shutdown.clone();
-            tasks.spawn(async move { worker.slot(slot, shutdown).await });
-        }
-        while tasks.join_next().await.is_some() {}
+        let worker = self.clone();
+        run_slots(self.settings.concurrency, shutdown, move |slot, shutdown| {
+            let worker = worker.clone();
+            async move { worker.slot(slot, shutdown).await }
+        })
+        .await;
         tracing::info!(worker = %self.id, "worker stopped");
     }
 

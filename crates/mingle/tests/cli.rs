@@ -610,6 +610,23 @@ fn half_sent_requests_and_slow_headers_are_closed_after_the_timeout_while_health
     let limits = ["--header-read-timeout-secs", "2", "--max-connections", "3000"];
     let (_server, base) = serve_with(dir.path(), &limits);
     let addr = base.trim_start_matches("http://").to_owned();
+    // A kept-alive connection that was answered and then says nothing is idle: closed
+    // after the same timeout, not before.
+    {
+        use std::io::Read;
+        let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut first = [0u8; 512];
+        let n = idle.read(&mut first).unwrap();
+        assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&first[..n]));
+        let answered = Instant::now();
+        read_until_closed(&mut idle, Duration::from_secs(6)).expect("an idle keep-alive connection is closed");
+        let idle_for = answered.elapsed();
+        assert!(
+            idle_for >= Duration::from_millis(1500) && idle_for < Duration::from_secs(5),
+            "closed after {idle_for:?}"
+        );
+    }
     let opened = Instant::now();
     let mut held: Vec<std::net::TcpStream> = (0..2000)
         .map(|_| {

@@ -187,6 +187,16 @@ async fn after_a_rotation_both_secrets_sign_and_either_verifies() {
     assert!(verify(&old, &hit.body, &hit.headers), "the old secret verifies during the overlap");
     assert!(!verify(&secret_of(&app, &app.b.org_id).await, &hit.body, &hit.headers));
 
+    // Once the overlap has passed, the replaced secret no longer signs.
+    let newest = "whsec_bmV3ZXN0LXNlY3JldC1rZXktZm9yLXRoZS10ZXN0";
+    let ended = Timestamp::from_millis(Timestamp::now().millis() - 1);
+    assert!(app.services.store.rotate_webhook_secret(&app.a.org_id, newest, ended).await.unwrap());
+    import_with_hook(&app, "ev2", &receiver.url("/h")).await;
+    let hit = &receiver.wait_hits(2, Duration::from_secs(10)).await[1];
+    assert_eq!(hit.header("webhook-signature").split(' ').count(), 1);
+    assert!(verify(newest, &hit.body, &hit.headers));
+    assert!(!verify(&new, &hit.body, &hit.headers), "the replaced secret stopped signing when its overlap ended");
+
     let unknown = app.services.accounts.rotate_webhook_secret("00000000-0000-4000-8000-000000000000").await;
     assert_eq!(unknown.unwrap_err().code(), "ORG_NOT_FOUND");
 }
