@@ -44,16 +44,36 @@ pub(super) fn org_from_row(r: &SqliteRow) -> Result<Org, StoreError> {
 }
 
 pub(super) fn account_from_row(r: &SqliteRow) -> Result<ServiceAccount, StoreError> {
-    let scopes: String = get(r, "scopes")?;
-    let status: String = get(r, "status")?;
+    account_from_columns(
+        get(r, "org_id")?,
+        get(r, "service_account_id")?,
+        get(r, "name")?,
+        &get::<String>(r, "scopes")?,
+        &get::<String>(r, "status")?,
+        get(r, "created_at")?,
+        get(r, "updated_at")?,
+    )
+}
+
+/// The account from its stored columns; shared by the pooled reads and the
+/// credential read on the request's thread (credentials.rs).
+pub(super) fn account_from_columns(
+    org_id: String,
+    service_account_id: String,
+    name: String,
+    scopes: &str,
+    status: &str,
+    created_at: i64,
+    updated_at: i64,
+) -> Result<ServiceAccount, StoreError> {
     Ok(ServiceAccount {
-        org_id: get(r, "org_id")?,
-        service_account_id: get(r, "service_account_id")?,
-        name: get(r, "name")?,
-        scopes: Scope::parse_list(&scopes).map_err(StoreError::Backend)?,
-        status: AccountStatus::parse(&status).ok_or_else(|| StoreError::Backend(format!("bad status {status}")))?,
-        created_at: ts(r, "created_at")?,
-        updated_at: ts(r, "updated_at")?,
+        org_id,
+        service_account_id,
+        name,
+        scopes: Scope::parse_list(scopes).map_err(StoreError::Backend)?,
+        status: AccountStatus::parse(status).ok_or_else(|| StoreError::Backend(format!("bad status {status}")))?,
+        created_at: Timestamp::from_millis(created_at),
+        updated_at: Timestamp::from_millis(updated_at),
     })
 }
 
