@@ -8,4 +8,6 @@ pub mod sqlite;
 mod store;
 
 pub use error::StoreError;
-pub use store::{connect, DeliveryStore, Store};
+pub use store::{
+    connect, AccountStore, DeliveryStore, EnrichmentStore, EventStore, IdentityStore, MatchStore, RunStore, Store,
+};

@@ -7,14 +7,21 @@ use serde_json::{Map, Value};
 use crate::models::*;
 use crate::StoreError;
 
-/// Everything mingle keeps. Every call that reads or writes partner data takes the
-/// caller's `org_id`, so a query can never reach another org's rows.
+/// Everything mingle keeps: the sum of one trait per aggregate, each implemented in
+/// place by a backend (`sqlite/accounts.rs`, `sqlite/events.rs`, …). Every call that
+/// reads or writes partner data takes the caller's `org_id`, so a query can never reach
+/// another org's rows.
 #[async_trait]
-pub trait Store: DeliveryStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + EventStore + RunStore + IdentityStore + EnrichmentStore + MatchStore + DeliveryStore
+{
     /// Ok when the database answers and its schema is fully migrated.
     async fn check_ready(&self) -> Result<(), StoreError>;
+}
 
-    // Orgs, service accounts and tokens.
+/// Orgs, service accounts and their tokens.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
     async fn insert_org(&self, org: &Org) -> Result<(), StoreError>;
     async fn get_org(&self, org_id: &str) -> Result<Option<Org>, StoreError>;
     /// Makes `secret` the org's webhook secret; the one it replaces keeps signing until
@@ -37,8 +44,11 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
         now: mingle_core::Timestamp,
     ) -> Result<(), StoreError>;
     async fn find_credential(&self, org_id: &str, token_id: &str) -> Result<Option<Credential>, StoreError>;
+}
 
-    // Events.
+/// Events, their sessions, and the partner-ID map.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
     /// `Conflict` when the org has the event ID already.
     async fn insert_event(&self, org_id: &str, event: &Event) -> Result<(), StoreError>;
     async fn get_event(&self, org_id: &str, event_id: &str) -> Result<Option<Event>, StoreError>;
@@ -53,7 +63,6 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
         now: mingle_core::Timestamp,
     ) -> Result<Option<Event>, StoreError>;
 
-    // Sessions.
     /// `Conflict` when the org has the session ID already (in any event).
     async fn insert_session(&self, org_id: &str, session: &Session) -> Result<(), StoreError>;
     async fn get_session(&self, org_id: &str, session_id: &str) -> Result<Option<Session>, StoreError>;
@@ -61,7 +70,6 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
     /// The position key is the start in ms, `i64::MAX` for none.
     async fn list_sessions(&self, org_id: &str, event_id: &str, page: &PageQuery) -> Result<Vec<Session>, StoreError>;
 
-    // Partner-ID map.
     /// `None` when the org has no such ID; `Some(merged_into)` when it has (an
     /// attendee merged into another is still mapped, as an alias).
     async fn lookup_partner_id(
@@ -70,8 +78,11 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
         kind: MappedKind,
         partner_id: &str,
     ) -> Result<Option<Option<String>>, StoreError>;
+}
 
-    // Runs.
+/// Runs and the run queue.
+#[async_trait]
+pub trait RunStore: Send + Sync + 'static {
     /// Writes the run unless its org already holds its idempotency key; then returns
     /// the run that does. Atomic: of concurrent identical calls exactly one creates.
     /// `payload` (what the run works on) is written with the run, in one transaction.
@@ -80,7 +91,6 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
     /// Newest first: `created_at` descending, then `run_id` descending.
     async fn list_runs(&self, org_id: &str, kind: Option<RunKind>, page: &PageQuery) -> Result<Vec<Run>, StoreError>;
 
-    // The run queue.
     /// Claims the oldest executable run that is queued or whose lease expired (its
     /// worker died): it becomes `running`, leased to `owner` until `now + lease_ms`.
     async fn claim_run(&self, owner: &str, now: Timestamp, lease_ms: i64) -> Result<Option<Run>, StoreError>;
@@ -108,8 +118,11 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
     /// deliveries (as `webhook`); a kind with none may be left out.
     async fn queue_depths(&self) -> Result<Vec<(String, i64)>, StoreError>;
     async fn run_payload(&self, org_id: &str, run_id: &str) -> Result<Option<String>, StoreError>;
+}
 
-    // Attendees and identity.
+/// Attendees, memberships, identity decisions and reviews.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
     /// Applies an import atomically: reads the snapshot `query` names, lets `plan`
     /// decide, writes the plan and marks the run `succeeded` with the plan's progress,
     /// all in one transaction, which the org's other imports cannot interleave with.
@@ -138,7 +151,6 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
         page: &PageQuery,
     ) -> Result<Vec<Decision>, StoreError>;
 
-    // Reviews.
     async fn get_review(&self, org_id: &str, review_id: &str) -> Result<Option<Review>, StoreError>;
     /// Open reviews, newest first, of one event or of the whole org.
     async fn list_open_reviews(
@@ -152,8 +164,11 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
     /// `None` when the review is no longer open.
     async fn merge_attendees(&self, org_id: &str, merge: &MergeRequest) -> Result<Option<MergeCounts>, StoreError>;
     async fn is_distinct(&self, org_id: &str, a: &str, b: &str) -> Result<bool, StoreError>;
+}
 
-    // Enrichment.
+/// Enrichment: its inputs, the embedding cache and the stored features.
+#[async_trait]
+pub trait EnrichmentStore: Send + Sync + 'static {
     /// The event's attendees with what enrichment reads, by `attendee_id`.
     async fn enrichment_inputs(&self, org_id: &str, event_id: &str) -> Result<Vec<EnrichmentInput>, StoreError>;
     /// Cached embeddings of the given text hashes (those found).
@@ -181,8 +196,11 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
         features: &[Features],
         progress: &Map<String, Value>,
     ) -> Result<bool, StoreError>;
+}
 
-    // Matching.
+/// Match runs' results and their reads.
+#[async_trait]
+pub trait MatchStore: Send + Sync + 'static {
     /// Writes a match run's results (features it enriched first, profiles, pairs) and
     /// marks it `succeeded` with its progress and metadata, in one transaction; `false`
     /// (nothing written) when the lease was lost.

@@ -107,7 +107,7 @@ mod tests {
     use super::*;
     use crate::models::{AccountStatus, Org, ServiceAccount, TokenRow};
     use crate::sqlite::SqliteStore;
-    use crate::Store;
+    use crate::AccountStore;
 
     #[tokio::test]
     async fn reads_what_the_pool_reads_and_sees_each_commit() {

@@ -1,5 +1,6 @@
 //! Enrichment inputs, features and the embedding cache in SQLite.
 
+use async_trait::async_trait;
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -8,7 +9,7 @@ use super::queue::{holds_lease, succeed_under_lease};
 use super::rows::{get, ts};
 use super::SqliteStore;
 use crate::models::{EnrichmentInput, Features, Lease};
-use crate::StoreError;
+use crate::{EnrichmentStore, StoreError};
 
 fn db(e: sqlx::Error) -> StoreError {
     StoreError::backend(e)
@@ -22,8 +23,9 @@ fn from_blob(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-impl SqliteStore {
-    pub(super) async fn inputs(&self, org_id: &str, event_id: &str) -> Result<Vec<EnrichmentInput>, StoreError> {
+#[async_trait]
+impl EnrichmentStore for SqliteStore {
+    async fn enrichment_inputs(&self, org_id: &str, event_id: &str) -> Result<Vec<EnrichmentInput>, StoreError> {
         let rows = sqlx::query(
             "SELECT m.*, a.title, f.input_hash AS previous_hash
              FROM event_attendees m
@@ -50,7 +52,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn features_of_event(&self, org_id: &str, event_id: &str) -> Result<Vec<Features>, StoreError> {
+    async fn event_features(&self, org_id: &str, event_id: &str) -> Result<Vec<Features>, StoreError> {
         let rows =
             sqlx::query("SELECT * FROM attendee_features WHERE org_id = ? AND event_id = ? ORDER BY attendee_id")
                 .bind(org_id)
@@ -75,7 +77,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn cached(
+    async fn cached_embeddings(
         &self,
         org_id: &str,
         model_id: &str,
@@ -123,7 +125,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(super) async fn cache(
+    async fn save_embeddings(
         &self,
         org_id: &str,
         model_id: &str,
@@ -142,7 +144,7 @@ impl SqliteStore {
         tx.commit().await.map_err(db)
     }
 
-    pub(super) async fn features(
+    async fn save_features(
         &self,
         lease: &Lease,
         event_id: &str,

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use async_trait::async_trait;
 use mingle_core::identity::{fold, Anchor, AnchorKind};
 use mingle_core::import::EventAnswers;
 use mingle_core::Timestamp;
@@ -12,7 +13,7 @@ use super::queue::succeed_under_lease;
 use super::rows::{get, last_enrichment, opt_ts, ts};
 use super::SqliteStore;
 use crate::models::*;
-use crate::StoreError;
+use crate::{IdentityStore, StoreError};
 
 /// Rows per multi-row INSERT: few statements for large imports, far under SQLite's
 /// limit on bound variables.
@@ -370,8 +371,34 @@ async fn insert_decisions(conn: &mut SqliteConnection, org_id: &str, decisions: 
     Ok(())
 }
 
-impl SqliteStore {
-    pub(super) async fn import(
+#[async_trait]
+impl IdentityStore for SqliteStore {
+    async fn is_member(&self, org_id: &str, event_id: &str, attendee_id: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM event_attendees WHERE org_id = ? AND event_id = ? AND attendee_id = ?)",
+        )
+        .bind(org_id)
+        .bind(event_id)
+        .bind(attendee_id)
+        .fetch_one(&self.read)
+        .await
+        .map_err(StoreError::backend)
+    }
+
+    async fn is_distinct(&self, org_id: &str, a: &str, b: &str) -> Result<bool, StoreError> {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM distinct_pairs WHERE org_id = ? AND attendee_a = ? AND attendee_b = ?)",
+        )
+        .bind(org_id)
+        .bind(a)
+        .bind(b)
+        .fetch_one(&self.read)
+        .await
+        .map_err(StoreError::backend)
+    }
+
+    async fn apply_import(
         &self,
         lease: &Lease,
         event_id: &str,
@@ -392,12 +419,12 @@ impl SqliteStore {
         Ok(true)
     }
 
-    pub(super) async fn attendee(&self, org_id: &str, attendee_id: &str) -> Result<Option<Attendee>, StoreError> {
+    async fn get_attendee(&self, org_id: &str, attendee_id: &str) -> Result<Option<Attendee>, StoreError> {
         let mut conn = self.read.acquire().await.map_err(db)?;
         Ok(load_attendees(&mut conn, org_id, &[attendee_id.to_owned()]).await?.pop())
     }
 
-    pub(super) async fn attendees_of_event(
+    async fn list_attendees(
         &self,
         org_id: &str,
         event_id: &str,
@@ -438,7 +465,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn decisions(
+    async fn list_decisions(
         &self,
         org_id: &str,
         attendee_id: &str,
@@ -462,7 +489,7 @@ impl SqliteStore {
         .collect()
     }
 
-    pub(super) async fn review(&self, org_id: &str, review_id: &str) -> Result<Option<Review>, StoreError> {
+    async fn get_review(&self, org_id: &str, review_id: &str) -> Result<Option<Review>, StoreError> {
         sqlx::query("SELECT * FROM reviews WHERE org_id = ? AND review_id = ?")
             .bind(org_id)
             .bind(review_id)
@@ -473,7 +500,7 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(super) async fn open_reviews(
+    async fn list_open_reviews(
         &self,
         org_id: &str,
         event_id: Option<&str>,
@@ -499,7 +526,7 @@ impl SqliteStore {
         .collect()
     }
 
-    pub(super) async fn resolve(&self, org_id: &str, r: &Resolution) -> Result<bool, StoreError> {
+    async fn resolve_review(&self, org_id: &str, r: &Resolution) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await.map_err(db)?;
         let closed = sqlx::query(
             "UPDATE reviews SET status = ?, decision_reason = ?, resolved_at = ? WHERE org_id = ? AND review_id = ? AND status = 'open'",
@@ -544,7 +571,7 @@ impl SqliteStore {
         Ok(true)
     }
 
-    pub(super) async fn merge(&self, org_id: &str, m: &MergeRequest) -> Result<Option<MergeCounts>, StoreError> {
+    async fn merge_attendees(&self, org_id: &str, m: &MergeRequest) -> Result<Option<MergeCounts>, StoreError> {
         let now = m.now.millis();
         let mut tx = self.write.begin().await.map_err(db)?;
         let closed = sqlx::query(

@@ -1,6 +1,7 @@
 //! Match runs' results in SQLite: written with the run's `succeeded` status in one
 //! transaction, read by run.
 
+use async_trait::async_trait;
 use mingle_core::parallel;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
@@ -11,7 +12,7 @@ use super::queue::{holds_lease, succeed_under_lease};
 use super::rows::{get, run_from_row};
 use super::SqliteStore;
 use crate::models::{Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, StoredMatch};
-use crate::StoreError;
+use crate::{MatchStore, StoreError};
 
 fn db(e: sqlx::Error) -> StoreError {
     StoreError::backend(e)
@@ -43,13 +44,9 @@ fn scores_json(pairs: &[StoredMatch]) -> Vec<String> {
     })
 }
 
-impl SqliteStore {
-    pub(super) async fn write_matches(
-        &self,
-        lease: &Lease,
-        event_id: &str,
-        w: &MatchWrite,
-    ) -> Result<bool, StoreError> {
+#[async_trait]
+impl MatchStore for SqliteStore {
+    async fn save_matches(&self, lease: &Lease, event_id: &str, w: &MatchWrite) -> Result<bool, StoreError> {
         let (org_id, run_id) = (lease.org_id.as_str(), lease.run_id.as_str());
         let scores = scores_json(&w.pairs);
         let mut tx = self.write.begin().await.map_err(db)?;
@@ -133,7 +130,7 @@ impl SqliteStore {
         Ok(true)
     }
 
-    pub(super) async fn latest_match(&self, org_id: &str, event_id: &str) -> Result<Option<Run>, StoreError> {
+    async fn latest_match_run(&self, org_id: &str, event_id: &str) -> Result<Option<Run>, StoreError> {
         sqlx::query(
             "SELECT * FROM runs WHERE org_id = ? AND event_id = ? AND kind = 'match'
                AND status IN ('succeeded', 'partial')
@@ -148,7 +145,7 @@ impl SqliteStore {
         .transpose()
     }
 
-    pub(super) async fn matches_of(
+    async fn attendee_matches(
         &self,
         org_id: &str,
         run_id: &str,
@@ -168,7 +165,7 @@ impl SqliteStore {
         rows.iter().map(match_from_row).collect()
     }
 
-    pub(super) async fn list_matches(
+    async fn event_matches(
         &self,
         org_id: &str,
         run_id: &str,
@@ -211,13 +208,7 @@ impl SqliteStore {
         rows.iter().map(match_from_row).collect()
     }
 
-    pub(super) async fn one_match(
-        &self,
-        org_id: &str,
-        run_id: &str,
-        a: &str,
-        b: &str,
-    ) -> Result<Option<StoredMatch>, StoreError> {
+    async fn get_match(&self, org_id: &str, run_id: &str, a: &str, b: &str) -> Result<Option<StoredMatch>, StoreError> {
         let (a, b) = if a < b { (a, b) } else { (b, a) };
         sqlx::query("SELECT * FROM matches WHERE org_id = ? AND run_id = ? AND a_id = ? AND b_id = ?")
             .bind(org_id)
@@ -231,7 +222,7 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(super) async fn profiles(
+    async fn match_profiles(
         &self,
         org_id: &str,
         run_id: &str,

@@ -1,19 +1,124 @@
-//! The run queue: claims under a lease, heartbeats, progress and terminal statuses.
-//! Every write after the claim names the lease, so a worker that lost its run (its lease
-//! expired and another worker took over) can change nothing.
+//! Runs and the run queue: creation (idempotent per key), reads, claims under a lease,
+//! heartbeats, progress and terminal statuses. Every write after the claim names the
+//! lease, so a worker that lost its run (its lease expired and another worker took
+//! over) can change nothing.
 
-use mingle_core::{RunStatus, Timestamp};
+use async_trait::async_trait;
+use mingle_core::{RunKind, RunStatus, Timestamp};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 
 use super::deliveries::enqueue_delivery;
 use super::rows::{json_text, run_from_row};
-use super::SqliteStore;
-use crate::models::{Lease, Run};
-use crate::StoreError;
+use super::{after_desc, SqliteStore};
+use crate::models::*;
+use crate::{RunStore, StoreError};
 
-impl SqliteStore {
-    pub(super) async fn claim(&self, owner: &str, now: Timestamp, lease_ms: i64) -> Result<Option<Run>, StoreError> {
+#[async_trait]
+impl RunStore for SqliteStore {
+    async fn insert_run(&self, run: &Run, payload: Option<&str>) -> Result<RunInsert, StoreError> {
+        let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
+        let written = sqlx::query(
+            "INSERT INTO runs (org_id, run_id, kind, status, event_id, idempotency_key, request_hash, progress,
+                error, snapshot_metadata, version_metadata, webhook_url, created_at, updated_at, started_at, terminal_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+        )
+        .bind(&run.org_id)
+        .bind(&run.run_id)
+        .bind(run.kind.as_str())
+        .bind(run.status.as_str())
+        .bind(&run.event_id)
+        .bind(&run.idempotency_key)
+        .bind(&run.request_hash)
+        .bind(json_text(&run.progress))
+        .bind(run.error.as_ref().map(|e| e.to_string()))
+        .bind(json_text(&run.snapshot_metadata))
+        .bind(json_text(&run.version_metadata))
+        .bind(&run.webhook_url)
+        .bind(run.created_at.millis())
+        .bind(run.updated_at.millis())
+        .bind(run.started_at.map(Timestamp::millis))
+        .bind(run.terminal_at.map(Timestamp::millis))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        if written.rows_affected() == 1 {
+            if let Some(payload) = payload {
+                sqlx::query("INSERT INTO run_payloads (org_id, run_id, payload) VALUES (?, ?, ?)")
+                    .bind(&run.org_id)
+                    .bind(&run.run_id)
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::backend)?;
+            }
+            tx.commit().await.map_err(StoreError::backend)?;
+            return Ok(RunInsert::Created);
+        }
+        // Read inside the writer's transaction so the row that won the key is visible.
+        let row = sqlx::query("SELECT * FROM runs WHERE org_id = ? AND idempotency_key = ?")
+            .bind(&run.org_id)
+            .bind(&run.idempotency_key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(RunInsert::Existing(Box::new(run_from_row(&row)?)))
+    }
+
+    async fn get_run(&self, org_id: &str, run_id: &str) -> Result<Option<Run>, StoreError> {
+        sqlx::query("SELECT * FROM runs WHERE org_id = ? AND run_id = ?")
+            .bind(org_id)
+            .bind(run_id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(StoreError::backend)?
+            .map(|r| run_from_row(&r))
+            .transpose()
+    }
+
+    async fn list_runs(&self, org_id: &str, kind: Option<RunKind>, page: &PageQuery) -> Result<Vec<Run>, StoreError> {
+        let (key, id) = after_desc(page);
+        sqlx::query(
+            "SELECT * FROM runs WHERE org_id = ? AND (? IS NULL OR kind = ?) AND (created_at, run_id) < (?, ?)
+             ORDER BY created_at DESC, run_id DESC LIMIT ?",
+        )
+        .bind(org_id)
+        .bind(kind.map(RunKind::as_str))
+        .bind(kind.map(RunKind::as_str))
+        .bind(key)
+        .bind(id)
+        .bind(page.limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(StoreError::backend)?
+        .iter()
+        .map(run_from_row)
+        .collect()
+    }
+
+    async fn queue_depths(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT kind, COUNT(*) FROM runs WHERE status = 'queued' AND event_id IS NOT NULL GROUP BY kind
+             UNION ALL
+             SELECT 'webhook', COUNT(*) FROM webhook_deliveries WHERE status = 'pending'",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(StoreError::backend)
+    }
+
+    async fn run_payload(&self, org_id: &str, run_id: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT payload FROM run_payloads WHERE org_id = ? AND run_id = ?")
+            .bind(org_id)
+            .bind(run_id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    async fn claim_run(&self, owner: &str, now: Timestamp, lease_ms: i64) -> Result<Option<Run>, StoreError> {
         // Only event runs execute; runs recorded through POST /runs have no event.
         let row = sqlx::query(
             "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1), lease_owner = ?2,
@@ -34,7 +139,7 @@ impl SqliteStore {
         row.map(|r| run_from_row(&r)).transpose()
     }
 
-    pub(super) async fn extend(&self, lease: &Lease, until: Timestamp) -> Result<bool, StoreError> {
+    async fn extend_lease(&self, lease: &Lease, until: Timestamp) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE runs SET lease_expires_at = ? WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
         )
@@ -48,7 +153,7 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn progress(
+    async fn set_progress(
         &self,
         lease: &Lease,
         progress: &Map<String, Value>,
@@ -69,7 +174,7 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn finish(
+    async fn finish_run(
         &self,
         lease: &Lease,
         status: RunStatus,
@@ -103,7 +208,7 @@ impl SqliteStore {
         Ok(true)
     }
 
-    pub(super) async fn release(&self, lease: &Lease, now: Timestamp) -> Result<(), StoreError> {
+    async fn release_run(&self, lease: &Lease, now: Timestamp) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
              WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
