@@ -7,9 +7,43 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+use crate::import::EventAnswers;
+use crate::time::Timestamp;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
+
+/// An org-level attendee record, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attendee {
+    pub attendee_id: String,
+    pub person_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub linkedin_url: Option<String>,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    /// Set when the record was merged into another: it is then an alias of it.
+    pub merged_into: Option<String>,
+    /// Its active anchors.
+    pub anchors: Vec<Anchor>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An attendee's membership of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    pub event_id: String,
+    pub attendee_id: String,
+    pub raw_data: Option<Map<String, Value>>,
+    pub answers: EventAnswers,
+    pub onboarded_at: Option<Timestamp>,
+    pub joined_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod ids;
 pub mod import;
 pub mod matching;
+pub mod merge;
 pub mod parallel;
 pub mod run;
 pub mod scope;

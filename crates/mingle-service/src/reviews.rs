@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use mingle_core::cursor::Position;
+use mingle_core::merge::plan_merge;
 use mingle_core::Timestamp;
-use mingle_store::models::{Decision, MergeCounts, MergeRequest, PartyRef, Resolution, Review};
+use mingle_store::models::{
+    Decision, MergeCounts, MergePlanner, MergeRequest, MergeSnapshot, PartyRef, Resolution, Review,
+};
 use mingle_store::Store;
 use uuid::Uuid;
 
@@ -225,7 +228,11 @@ impl ReviewsService {
             },
             now,
         };
-        let counts = self.store.merge_attendees(org_id, &request).await?.ok_or_else(|| review_not_found(review_id))?;
+        let plan: MergePlanner = Box::new(move |s: MergeSnapshot| {
+            plan_merge(&s.source, &s.source_memberships, &s.target, &s.target_memberships, now)
+        });
+        let counts =
+            self.store.merge_attendees(org_id, &request, plan).await?.ok_or_else(|| review_not_found(review_id))?;
         Ok(Merged { review_id: review_id.to_owned(), source: source.to_owned(), target: target.to_owned(), counts })
     }
 }

@@ -159,39 +159,9 @@ pub struct PageQuery {
 
 // ---- Attendees, identity and reviews ----------------------------------------------
 
-pub use mingle_core::identity::{Anchor, AnchorKind};
+pub use mingle_core::identity::{Anchor, AnchorKind, Attendee, Membership};
 pub use mingle_core::import::EventAnswers;
-
-/// An org-level attendee record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attendee {
-    pub attendee_id: String,
-    pub person_id: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub linkedin_url: Option<String>,
-    pub title: Option<String>,
-    pub company: Option<String>,
-    /// Set when the record was merged into another: it is then an alias of it.
-    pub merged_into: Option<String>,
-    /// Its active anchors.
-    pub anchors: Vec<Anchor>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// An attendee's membership of one event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Membership {
-    pub event_id: String,
-    pub attendee_id: String,
-    pub raw_data: Option<Map<String, Value>>,
-    pub answers: EventAnswers,
-    pub onboarded_at: Option<Timestamp>,
-    pub joined_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
+pub use mingle_core::merge::MergePlan;
 
 /// One row of an event's attendee list.
 #[derive(Debug, Clone, PartialEq)]
@@ -320,6 +290,18 @@ pub struct MergeRequest {
     pub decision: Decision,
     pub now: Timestamp,
 }
+
+/// What a merge is planned from, read inside its transaction.
+#[derive(Debug, Clone)]
+pub struct MergeSnapshot {
+    pub source: Attendee,
+    pub target: Attendee,
+    pub source_memberships: Vec<Membership>,
+    pub target_memberships: Vec<Membership>,
+}
+
+/// Decides a merge from what the store read (`mingle_core::merge::plan_merge`).
+pub type MergePlanner = Box<dyn FnOnce(MergeSnapshot) -> MergePlan + Send>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeCounts {

@@ -161,8 +161,17 @@ pub trait IdentityStore: Send + Sync + 'static {
     ) -> Result<Vec<Review>, StoreError>;
     /// `false` when the review is no longer open.
     async fn resolve_review(&self, org_id: &str, resolution: &Resolution) -> Result<bool, StoreError>;
-    /// `None` when the review is no longer open.
-    async fn merge_attendees(&self, org_id: &str, merge: &MergeRequest) -> Result<Option<MergeCounts>, StoreError>;
+    /// Merges `merge.source` into `merge.target` and resolves the review, in one
+    /// transaction: reads both records and their memberships, lets `plan` decide, and
+    /// writes the plan, the alias links, the decision, and the deletion of every match
+    /// row involving the source. `None` (nothing written) when the review is no longer
+    /// open.
+    async fn merge_attendees(
+        &self,
+        org_id: &str,
+        merge: &MergeRequest,
+        plan: MergePlanner,
+    ) -> Result<Option<MergeCounts>, StoreError>;
     async fn is_distinct(&self, org_id: &str, a: &str, b: &str) -> Result<bool, StoreError>;
 }
 

@@ -246,8 +246,9 @@ async fn snapshot(
     Ok(ImportSnapshot { attendees, memberships, distinct })
 }
 
-async fn write_plan(conn: &mut SqliteConnection, org_id: &str, plan: &ImportPlan) -> Result<(), StoreError> {
-    for chunk in plan.attendees.chunks(BATCH) {
+/// Writes attendee records, new or changed (their anchors are written separately).
+async fn upsert_attendees(conn: &mut SqliteConnection, org_id: &str, attendees: &[Attendee]) -> Result<(), StoreError> {
+    for chunk in attendees.chunks(BATCH) {
         let mut b = QueryBuilder::<Sqlite>::new(
             "INSERT INTO attendees (org_id, attendee_id, person_id, name, email, linkedin_url, title, company,
                 name_key, company_key, merged_into, created_at, updated_at) ",
@@ -275,6 +276,40 @@ async fn write_plan(conn: &mut SqliteConnection, org_id: &str, plan: &ImportPlan
         );
         b.build().execute(&mut *conn).await.map_err(db)?;
     }
+    Ok(())
+}
+
+/// Rewrites one membership's answers and dates in place.
+async fn update_membership(conn: &mut SqliteConnection, org_id: &str, m: &Membership) -> Result<(), StoreError> {
+    let a = &m.answers;
+    sqlx::query(
+        "UPDATE event_attendees SET raw_data = ?, goal = ?, needs = ?, offers = ?, interests = ?, bio = ?,
+            role_at_event = ?, visibility = ?, sessions = ?, onboarded_at = ?, joined_at = ?, updated_at = ?
+         WHERE org_id = ? AND event_id = ? AND attendee_id = ?",
+    )
+    .bind(m.raw_data.as_ref().map(|r| serde_json::to_string(r).expect("JSON serializes")))
+    .bind(&a.goal)
+    .bind(json_list(&a.needs))
+    .bind(json_list(&a.offers))
+    .bind(json_list(&a.interests))
+    .bind(&a.bio)
+    .bind(&a.role_at_event)
+    .bind(&a.visibility)
+    .bind(json_list(&a.sessions))
+    .bind(m.onboarded_at.map(Timestamp::millis))
+    .bind(m.joined_at.map(Timestamp::millis))
+    .bind(m.updated_at.millis())
+    .bind(org_id)
+    .bind(&m.event_id)
+    .bind(&m.attendee_id)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn write_plan(conn: &mut SqliteConnection, org_id: &str, plan: &ImportPlan) -> Result<(), StoreError> {
+    upsert_attendees(conn, org_id, &plan.attendees).await?;
     let anchors: Vec<(&Attendee, &Anchor)> =
         plan.attendees.iter().flat_map(|a| a.anchors.iter().map(move |x| (a, x))).collect();
     for chunk in anchors.chunks(BATCH) {
@@ -571,7 +606,12 @@ impl IdentityStore for SqliteStore {
         Ok(true)
     }
 
-    async fn merge_attendees(&self, org_id: &str, m: &MergeRequest) -> Result<Option<MergeCounts>, StoreError> {
+    async fn merge_attendees(
+        &self,
+        org_id: &str,
+        m: &MergeRequest,
+        plan: MergePlanner,
+    ) -> Result<Option<MergeCounts>, StoreError> {
         let now = m.now.millis();
         let mut tx = self.write.begin().await.map_err(db)?;
         let closed = sqlx::query(
@@ -587,97 +627,84 @@ impl IdentityStore for SqliteStore {
         if closed.rows_affected() == 0 {
             return Ok(None);
         }
-        // Anchors: those the target already has are retired, the others move to it.
-        let source_anchors =
-            anchors_of(&mut tx, org_id, std::slice::from_ref(&m.source)).await?.remove(&m.source).unwrap_or_default();
-        let target_anchors =
-            anchors_of(&mut tx, org_id, std::slice::from_ref(&m.target)).await?.remove(&m.target).unwrap_or_default();
-        let (mut superseded, mut rewritten) = (0i64, 0i64);
-        for a in source_anchors {
-            if target_anchors.contains(&a) {
-                sqlx::query(
-                    "UPDATE attendee_anchors SET retired_at = ? WHERE org_id = ? AND kind = ? AND value = ? AND attendee_id = ?",
-                )
-                .bind(now)
-                .bind(org_id)
-                .bind(a.kind.as_str())
-                .bind(&a.value)
-                .bind(&m.source)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-                superseded += 1;
-            } else {
-                sqlx::query("UPDATE attendee_anchors SET attendee_id = ? WHERE org_id = ? AND kind = ? AND value = ? AND attendee_id = ?")
-                    .bind(&m.target)
-                    .bind(org_id)
-                    .bind(a.kind.as_str())
-                    .bind(&a.value)
-                    .bind(&m.source)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                rewritten += 1;
-            }
-        }
-        // Memberships move to the target; where it has one already, its non-null fields win.
-        sqlx::query(
-            "UPDATE event_attendees AS t SET
-                raw_data = COALESCE(t.raw_data, s.raw_data), goal = COALESCE(t.goal, s.goal),
-                needs = COALESCE(t.needs, s.needs), offers = COALESCE(t.offers, s.offers),
-                interests = COALESCE(t.interests, s.interests), bio = COALESCE(t.bio, s.bio),
-                role_at_event = COALESCE(t.role_at_event, s.role_at_event),
-                visibility = COALESCE(t.visibility, s.visibility), sessions = COALESCE(t.sessions, s.sessions),
-                onboarded_at = COALESCE(t.onboarded_at, s.onboarded_at), joined_at = COALESCE(t.joined_at, s.joined_at),
-                updated_at = ?1
-             FROM event_attendees AS s
-             WHERE t.org_id = ?2 AND t.attendee_id = ?3 AND s.org_id = ?2 AND s.attendee_id = ?4 AND s.event_id = t.event_id",
+        let pair = [m.source.clone(), m.target.clone()];
+        let mut records = load_attendees(&mut tx, org_id, &pair).await?;
+        let mut take = |id: &str| {
+            let i = records.iter().position(|a| a.attendee_id == id);
+            i.map(|i| records.swap_remove(i)).ok_or_else(|| StoreError::Backend(format!("attendee {id} vanished")))
+        };
+        let (source, target) = (take(&m.source)?, take(&m.target)?);
+        let memberships: Vec<Membership> = fetch_in(
+            &mut tx,
+            "SELECT * FROM event_attendees WHERE org_id = ? AND attendee_id IN ({})",
+            &[org_id],
+            &pair,
         )
-        .bind(now)
-        .bind(org_id)
-        .bind(&m.target)
-        .bind(&m.source)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query(
-            "DELETE FROM event_attendees AS s WHERE s.org_id = ?1 AND s.attendee_id = ?2 AND EXISTS (
-                SELECT 1 FROM event_attendees t WHERE t.org_id = ?1 AND t.attendee_id = ?3 AND t.event_id = s.event_id)",
-        )
-        .bind(org_id)
-        .bind(&m.source)
-        .bind(&m.target)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query("UPDATE event_attendees SET attendee_id = ?, updated_at = ? WHERE org_id = ? AND attendee_id = ?")
-            .bind(&m.target)
+        .await?
+        .iter()
+        .map(membership_from_row)
+        .collect::<Result<_, _>>()?;
+        let (source_memberships, target_memberships) = memberships.into_iter().partition(|x| x.attendee_id == m.source);
+        let plan = plan(MergeSnapshot { source, target, source_memberships, target_memberships });
+
+        for a in &plan.retire_anchors {
+            sqlx::query(
+                "UPDATE attendee_anchors SET retired_at = ? WHERE org_id = ? AND kind = ? AND value = ? AND attendee_id = ?",
+            )
             .bind(now)
             .bind(org_id)
+            .bind(a.kind.as_str())
+            .bind(&a.value)
             .bind(&m.source)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        // The target's non-null fields win; the source becomes its alias, one person.
+        }
+        for a in &plan.move_anchors {
+            sqlx::query(
+                "UPDATE attendee_anchors SET attendee_id = ? WHERE org_id = ? AND kind = ? AND value = ? AND attendee_id = ?",
+            )
+            .bind(&m.target)
+            .bind(org_id)
+            .bind(a.kind.as_str())
+            .bind(&a.value)
+            .bind(&m.source)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        for c in &plan.combined_memberships {
+            update_membership(&mut tx, org_id, c).await?;
+            sqlx::query("DELETE FROM event_attendees WHERE org_id = ? AND event_id = ? AND attendee_id = ?")
+                .bind(org_id)
+                .bind(&c.event_id)
+                .bind(&m.source)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        for event_id in &plan.moved_memberships {
+            sqlx::query(
+                "UPDATE event_attendees SET attendee_id = ?, updated_at = ? WHERE org_id = ? AND event_id = ? AND attendee_id = ?",
+            )
+            .bind(&m.target)
+            .bind(now)
+            .bind(org_id)
+            .bind(event_id)
+            .bind(&m.source)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        upsert_attendees(&mut tx, org_id, std::slice::from_ref(&plan.target)).await?;
+        // The source and its aliases become aliases of the target: one person.
         sqlx::query(
-            "UPDATE attendees AS t SET email = COALESCE(t.email, s.email), linkedin_url = COALESCE(t.linkedin_url, s.linkedin_url),
-                title = COALESCE(t.title, s.title), company = COALESCE(t.company, s.company), updated_at = ?1
-             FROM attendees AS s WHERE t.org_id = ?2 AND t.attendee_id = ?3 AND s.org_id = ?2 AND s.attendee_id = ?4",
-        )
-        .bind(now)
-        .bind(org_id)
-        .bind(&m.target)
-        .bind(&m.source)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query(
-            "UPDATE attendees SET merged_into = ?1, updated_at = ?2,
-                person_id = (SELECT person_id FROM attendees WHERE org_id = ?3 AND attendee_id = ?1)
-             WHERE org_id = ?3 AND (attendee_id = ?4 OR merged_into = ?4)",
+            "UPDATE attendees SET merged_into = ?1, updated_at = ?2, person_id = ?3
+             WHERE org_id = ?4 AND (attendee_id = ?5 OR merged_into = ?5)",
         )
         .bind(&m.target)
         .bind(now)
+        .bind(&plan.target.person_id)
         .bind(org_id)
         .bind(&m.source)
         .execute(&mut *tx)
@@ -685,7 +712,6 @@ impl IdentityStore for SqliteStore {
         .map_err(db)?;
         insert_decisions(&mut tx, org_id, std::slice::from_ref(&m.decision)).await?;
         // Every stored match row involving the source goes, in every run.
-        // Run by run, so the primary key (org, run, a) and `matches_by_b` serve it.
         let deleted = sqlx::query(
             "DELETE FROM matches WHERE org_id = ?1 AND (a_id = ?2 OR b_id = ?2)
                AND run_id IN (SELECT run_id FROM runs WHERE org_id = ?1 AND kind = 'match')",
@@ -698,8 +724,8 @@ impl IdentityStore for SqliteStore {
         .rows_affected() as i64;
         tx.commit().await.map_err(db)?;
         Ok(Some(MergeCounts {
-            superseded_anchors: superseded,
-            rewritten_anchors: rewritten,
+            superseded_anchors: plan.retire_anchors.len() as i64,
+            rewritten_anchors: plan.move_anchors.len() as i64,
             deleted_computations: deleted,
         }))
     }
