@@ -14,6 +14,74 @@ use crate::time::Timestamp;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
+/// What an identity decision did (the `kind` of a history entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecisionKind {
+    Minted,
+    AutoLinked,
+    ReviewOpened,
+    ReviewResolved,
+    Merged,
+}
+
+impl DecisionKind {
+    pub const ALL: [DecisionKind; 5] = [
+        DecisionKind::Minted,
+        DecisionKind::AutoLinked,
+        DecisionKind::ReviewOpened,
+        DecisionKind::ReviewResolved,
+        DecisionKind::Merged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Minted => "minted",
+            DecisionKind::AutoLinked => "auto_linked",
+            DecisionKind::ReviewOpened => "review_opened",
+            DecisionKind::ReviewResolved => "review_resolved",
+            DecisionKind::Merged => "merged",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a review stands: open until resolved (accepted, rejected, distinct) or merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReviewStatus {
+    Open,
+    Accepted,
+    Rejected,
+    Distinct,
+    Merged,
+}
+
+impl ReviewStatus {
+    pub const ALL: [ReviewStatus; 5] = [
+        ReviewStatus::Open,
+        ReviewStatus::Accepted,
+        ReviewStatus::Rejected,
+        ReviewStatus::Distinct,
+        ReviewStatus::Merged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Open => "open",
+            ReviewStatus::Accepted => "accepted",
+            ReviewStatus::Rejected => "rejected",
+            ReviewStatus::Distinct => "distinct",
+            ReviewStatus::Merged => "merged",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// An org-level attendee record, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attendee {
@@ -514,5 +582,22 @@ mod tests {
         }
         // A pair ruled distinct is never raised again.
         assert_eq!(resolve(&r, "new-d", "Pat Doe", None, Some("jordan@example.com"), None), Outcome::Minted);
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn decision_kinds_and_review_statuses_round_trip_through_their_names() {
+        for k in DecisionKind::ALL {
+            assert_eq!(DecisionKind::parse(k.as_str()), Some(k));
+        }
+        for s in ReviewStatus::ALL {
+            assert_eq!(ReviewStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(DecisionKind::parse("linked"), None);
+        assert_eq!(ReviewStatus::parse("Open"), None);
     }
 }

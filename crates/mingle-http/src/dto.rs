@@ -420,7 +420,7 @@ impl From<Decision> for DecisionItem {
     fn from(d: Decision) -> Self {
         Self {
             decision_id: d.decision_id,
-            kind: d.kind,
+            kind: d.kind.as_str().to_owned(),
             event_id: d.event_id,
             anchors: d.anchors.into_iter().map(|a| AnchorItem { kind: a.kind.as_str(), value: a.value }).collect(),
             other: d.other.map(|o| PartnerRef { kind: o.kind, partner_id: o.partner_id }),
@@ -470,7 +470,7 @@ impl From<Review> for ReviewItem {
             reason: r.reason,
             candidate: PartnerRef { kind: "attendee".into(), partner_id: r.candidate_id },
             evidence: r.evidence,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             created_at: ts(r.created_at),
         }
     }

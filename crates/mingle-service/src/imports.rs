@@ -169,7 +169,7 @@ impl DecisionContext<'_> {
     fn decision(
         &self,
         attendee_id: &str,
-        kind: &str,
+        kind: DecisionKind,
         anchors: Vec<Anchor>,
         other: Option<&str>,
         reason: &str,
@@ -177,7 +177,7 @@ impl DecisionContext<'_> {
         Decision {
             decision_id: Uuid::now_v7().to_string(),
             attendee_id: attendee_id.to_owned(),
-            kind: kind.to_owned(),
+            kind,
             event_id: Some(self.event_id.to_owned()),
             run_id: Some(self.run_id.to_owned()),
             review_id: None,
@@ -292,14 +292,14 @@ fn plan_import(
                 let d = match outcome {
                     Outcome::Minted => ctx.decision(
                         &row.attendee_id,
-                        "minted",
+                        DecisionKind::Minted,
                         p.anchors.clone(),
                         None,
                         "No anchor matches another attendee: a new person.",
                     ),
                     Outcome::AutoLinked { candidate, anchors, .. } => ctx.decision(
                         &row.attendee_id,
-                        "auto_linked",
+                        DecisionKind::AutoLinked,
                         anchors,
                         Some(&candidate),
                         "An anchor matches exactly one person and the names agree.",
@@ -314,15 +314,20 @@ fn plan_import(
                             clash: clash.code().to_owned(),
                             reason: clash.reason().to_owned(),
                             evidence,
-                            status: "open".into(),
+                            status: ReviewStatus::Open,
                             decision_reason: None,
                             run_id: Some(run_id.to_owned()),
                             created_at: now,
                             resolved_at: None,
                         });
                         counts.review_required += 1;
-                        let mut d =
-                            ctx.decision(&row.attendee_id, "review_opened", anchors, Some(&candidate), clash.reason());
+                        let mut d = ctx.decision(
+                            &row.attendee_id,
+                            DecisionKind::ReviewOpened,
+                            anchors,
+                            Some(&candidate),
+                            clash.reason(),
+                        );
                         d.review_id = Some(review_id);
                         d
                     }

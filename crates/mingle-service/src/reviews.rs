@@ -6,7 +6,8 @@ use mingle_core::cursor::Position;
 use mingle_core::merge::plan_merge;
 use mingle_core::Timestamp;
 use mingle_store::models::{
-    Decision, MergeCounts, MergePlanner, MergeRequest, MergeSnapshot, PartyRef, Resolution, Review,
+    Decision, DecisionKind, MergeCounts, MergePlanner, MergeRequest, MergeSnapshot, PartyRef, Resolution, Review,
+    ReviewStatus,
 };
 use mingle_store::Store;
 use uuid::Uuid;
@@ -49,11 +50,11 @@ impl Verdict {
         }
     }
 
-    fn status(self) -> &'static str {
+    fn status(self) -> ReviewStatus {
         match self {
-            Verdict::Accept => "accepted",
-            Verdict::Reject => "rejected",
-            Verdict::Distinct => "distinct",
+            Verdict::Accept => ReviewStatus::Accepted,
+            Verdict::Reject => ReviewStatus::Rejected,
+            Verdict::Distinct => ReviewStatus::Distinct,
         }
     }
 }
@@ -113,7 +114,7 @@ impl ReviewsService {
         self.store
             .get_review(org_id, review_id)
             .await?
-            .filter(|r| r.status == "open")
+            .filter(|r| r.status == ReviewStatus::Open)
             .ok_or_else(|| review_not_found(review_id))
     }
 
@@ -138,13 +139,13 @@ impl ReviewsService {
         };
         let resolution = Resolution {
             review_id: review_id.to_owned(),
-            status: verdict.status().to_owned(),
+            status: verdict.status(),
             reason: reason.clone(),
             relink,
             decision: Decision {
                 decision_id: Uuid::now_v7().to_string(),
                 attendee_id: review.attendee_id.clone(),
-                kind: "review_resolved".into(),
+                kind: DecisionKind::ReviewResolved,
                 event_id: Some(review.event_id.clone()),
                 run_id: None,
                 review_id: Some(review_id.to_owned()),
@@ -217,7 +218,7 @@ impl ReviewsService {
             decision: Decision {
                 decision_id: Uuid::now_v7().to_string(),
                 attendee_id: target.to_owned(),
-                kind: "merged".into(),
+                kind: DecisionKind::Merged,
                 event_id: Some(review.event_id.clone()),
                 run_id: None,
                 review_id: Some(review_id.to_owned()),

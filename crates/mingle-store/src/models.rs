@@ -159,7 +159,7 @@ pub struct PageQuery {
 
 // ---- Attendees, identity and reviews ----------------------------------------------
 
-pub use mingle_core::identity::{Anchor, AnchorKind, Attendee, Membership};
+pub use mingle_core::identity::{Anchor, AnchorKind, Attendee, DecisionKind, Membership, ReviewStatus};
 pub use mingle_core::import::EventAnswers;
 pub use mingle_core::merge::MergePlan;
 
@@ -196,8 +196,7 @@ pub struct PartyRef {
 pub struct Decision {
     pub decision_id: String,
     pub attendee_id: String,
-    /// `minted`, `auto_linked`, `review_opened`, `review_resolved` or `merged`.
-    pub kind: String,
+    pub kind: DecisionKind,
     pub event_id: Option<String>,
     pub run_id: Option<String>,
     pub review_id: Option<String>,
@@ -216,8 +215,7 @@ pub struct Review {
     pub clash: String,
     pub reason: String,
     pub evidence: Value,
-    /// `open`, `accepted`, `rejected`, `distinct` or `merged`.
-    pub status: String,
+    pub status: ReviewStatus,
     pub decision_reason: Option<String>,
     pub run_id: Option<String>,
     pub created_at: Timestamp,
@@ -268,8 +266,8 @@ pub struct Lease {
 #[derive(Debug, Clone)]
 pub struct Resolution {
     pub review_id: String,
-    /// `accepted`, `rejected` or `distinct`.
-    pub status: String,
+    /// `Accepted`, `Rejected` or `Distinct`.
+    pub status: ReviewStatus,
     pub reason: Option<String>,
     /// For `accepted`: the attendee and the person it now belongs to.
     pub relink: Option<(String, String)>,

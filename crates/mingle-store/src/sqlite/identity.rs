@@ -10,7 +10,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::queue::succeed_under_lease;
-use super::rows::{get, last_enrichment, opt_ts, ts};
+use super::rows::{get, last_enrichment, opt_ts, parsed, ts};
 use super::SqliteStore;
 use crate::models::*;
 use crate::{IdentityStore, StoreError};
@@ -83,7 +83,7 @@ fn decision_from_row(r: &SqliteRow) -> Result<Decision, StoreError> {
     Ok(Decision {
         decision_id: get(r, "decision_id")?,
         attendee_id: get(r, "attendee_id")?,
-        kind: get(r, "kind")?,
+        kind: parsed(r, "kind", DecisionKind::parse)?,
         event_id: get(r, "event_id")?,
         run_id: get(r, "run_id")?,
         review_id: get(r, "review_id")?,
@@ -104,7 +104,7 @@ fn review_from_row(r: &SqliteRow) -> Result<Review, StoreError> {
         clash: get(r, "clash")?,
         reason: get(r, "reason")?,
         evidence: serde_json::from_str(&evidence).map_err(StoreError::backend)?,
-        status: get(r, "status")?,
+        status: parsed(r, "status", ReviewStatus::parse)?,
         decision_reason: get(r, "decision_reason")?,
         run_id: get(r, "run_id")?,
         created_at: ts(r, "created_at")?,
@@ -372,7 +372,7 @@ async fn write_plan(conn: &mut SqliteConnection, org_id: &str, plan: &ImportPlan
                 .push_bind(&r.clash)
                 .push_bind(&r.reason)
                 .push_bind(r.evidence.to_string())
-                .push_bind(&r.status)
+                .push_bind(r.status.as_str())
                 .push_bind(&r.run_id)
                 .push_bind(r.created_at.millis());
         });
@@ -391,7 +391,7 @@ async fn insert_decisions(conn: &mut SqliteConnection, org_id: &str, decisions: 
             row.push_bind(org_id)
                 .push_bind(&d.attendee_id)
                 .push_bind(&d.decision_id)
-                .push_bind(&d.kind)
+                .push_bind(d.kind.as_str())
                 .push_bind(&d.event_id)
                 .push_bind(&d.run_id)
                 .push_bind(&d.review_id)
@@ -564,13 +564,14 @@ impl IdentityStore for SqliteStore {
     async fn resolve_review(&self, org_id: &str, r: &Resolution) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await.map_err(db)?;
         let closed = sqlx::query(
-            "UPDATE reviews SET status = ?, decision_reason = ?, resolved_at = ? WHERE org_id = ? AND review_id = ? AND status = 'open'",
+            "UPDATE reviews SET status = ?, decision_reason = ?, resolved_at = ? WHERE org_id = ? AND review_id = ? AND status = ?",
         )
-        .bind(&r.status)
+        .bind(r.status.as_str())
         .bind(&r.reason)
         .bind(r.now.millis())
         .bind(org_id)
         .bind(&r.review_id)
+        .bind(ReviewStatus::Open.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -615,12 +616,14 @@ impl IdentityStore for SqliteStore {
         let now = m.now.millis();
         let mut tx = self.write.begin().await.map_err(db)?;
         let closed = sqlx::query(
-            "UPDATE reviews SET status = 'merged', decision_reason = ?, resolved_at = ? WHERE org_id = ? AND review_id = ? AND status = 'open'",
+            "UPDATE reviews SET status = ?, decision_reason = ?, resolved_at = ? WHERE org_id = ? AND review_id = ? AND status = ?",
         )
+        .bind(ReviewStatus::Merged.as_str())
         .bind(&m.reason)
         .bind(now)
         .bind(org_id)
         .bind(&m.review_id)
+        .bind(ReviewStatus::Open.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db)?;

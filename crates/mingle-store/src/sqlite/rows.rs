@@ -19,6 +19,12 @@ pub(super) fn ts(row: &SqliteRow, column: &str) -> Result<Timestamp, StoreError>
     get::<i64>(row, column).map(Timestamp::from_millis)
 }
 
+/// A column holding one of an enum's names.
+pub(super) fn parsed<T>(row: &SqliteRow, column: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    let name: String = get(row, column)?;
+    parse(&name).ok_or_else(|| StoreError::Backend(format!("unknown {column} '{name}'")))
+}
+
 pub(super) fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
     get::<Option<i64>>(row, column).map(|v| v.map(Timestamp::from_millis))
 }
