@@ -255,7 +255,7 @@ impl EnrichmentService {
         let features = self.features(&run.org_id, &encoder, todo).await?;
         counts.enriched = features.len();
         counts.processed = counts.total;
-        if self.store.save_features(lease, &event_id, &features, &counts.to_json()).await? {
+        if self.store.save_features(lease, &event_id, &features, &counts.to_json(), Timestamp::now()).await? {
             Ok(())
         } else {
             Err(RunFailure::lost())

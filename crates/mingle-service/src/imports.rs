@@ -108,7 +108,7 @@ impl ImportsService {
         let plan = Box::new(move |snapshot: ImportSnapshot| {
             plan_import(&snapshot, prepared, &event, &run_id, total, Timestamp::now())
         });
-        if self.store.apply_import(lease, &event_id, &query, plan).await? {
+        if self.store.apply_import(lease, &event_id, &query, plan, Timestamp::now()).await? {
             Ok(())
         } else {
             Err(RunFailure::lost())

@@ -336,7 +336,7 @@ impl MatchingService {
             .cloned()
             .unwrap_or_default(),
         };
-        let saved = self.store.save_matches(lease, &event_id, &write).await?;
+        let saved = self.store.save_matches(lease, &event_id, &write, Timestamp::now()).await?;
         phase("written");
         if saved {
             Ok(())

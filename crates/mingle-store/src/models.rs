@@ -254,6 +254,25 @@ pub struct ImportPlan {
     pub progress: Map<String, Value>,
 }
 
+/// How a leased run ends: the terminal status and what is written with it, in the
+/// transaction that also queues the run's webhook delivery (the outbox).
+#[derive(Debug, Clone, Copy)]
+pub struct RunEnd<'a> {
+    pub status: RunStatus,
+    /// Replaces the run's progress when given.
+    pub progress: Option<&'a Map<String, Value>>,
+    pub error: Option<&'a Value>,
+    /// The run's snapshot and version metadata (match runs).
+    pub metadata: Option<(&'a Map<String, Value>, &'a Map<String, Value>)>,
+    pub now: Timestamp,
+}
+
+impl<'a> RunEnd<'a> {
+    pub fn succeeded(progress: &'a Map<String, Value>, now: Timestamp) -> Self {
+        RunEnd { status: RunStatus::Succeeded, progress: Some(progress), error: None, metadata: None, now }
+    }
+}
+
 /// A worker's hold on a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lease {

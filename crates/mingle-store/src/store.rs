@@ -133,6 +133,7 @@ pub trait IdentityStore: Send + Sync + 'static {
         event_id: &str,
         query: &SnapshotQuery,
         plan: Box<dyn FnOnce(ImportSnapshot) -> ImportPlan + Send>,
+        now: Timestamp,
     ) -> Result<bool, StoreError>;
     async fn get_attendee(&self, org_id: &str, attendee_id: &str) -> Result<Option<Attendee>, StoreError>;
     async fn is_member(&self, org_id: &str, event_id: &str, attendee_id: &str) -> Result<bool, StoreError>;
@@ -204,6 +205,7 @@ pub trait EnrichmentStore: Send + Sync + 'static {
         event_id: &str,
         features: &[Features],
         progress: &Map<String, Value>,
+        now: Timestamp,
     ) -> Result<bool, StoreError>;
 }
 
@@ -213,7 +215,13 @@ pub trait MatchStore: Send + Sync + 'static {
     /// Writes a match run's results (features it enriched first, profiles, pairs) and
     /// marks it `succeeded` with its progress and metadata, in one transaction; `false`
     /// (nothing written) when the lease was lost.
-    async fn save_matches(&self, lease: &Lease, event_id: &str, write: &MatchWrite) -> Result<bool, StoreError>;
+    async fn save_matches(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        write: &MatchWrite,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// The event's latest match run with results (`succeeded` or `partial`), by
     /// `terminal_at`, then `run_id`.
     async fn latest_match_run(&self, org_id: &str, event_id: &str) -> Result<Option<Run>, StoreError>;

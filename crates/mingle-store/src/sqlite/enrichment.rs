@@ -1,14 +1,15 @@
 //! Enrichment inputs, features and the embedding cache in SQLite.
 
 use async_trait::async_trait;
+use mingle_core::Timestamp;
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::identity::membership_from_row;
-use super::queue::{holds_lease, succeed_under_lease};
+use super::queue::{finish_under_lease, holds_lease};
 use super::rows::{get, ts};
 use super::SqliteStore;
-use crate::models::{EnrichmentInput, Features, Lease};
+use crate::models::{EnrichmentInput, Features, Lease, RunEnd};
 use crate::{EnrichmentStore, StoreError};
 
 fn db(e: sqlx::Error) -> StoreError {
@@ -150,6 +151,7 @@ impl EnrichmentStore for SqliteStore {
         event_id: &str,
         features: &[Features],
         progress: &Map<String, Value>,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await.map_err(db)?;
         if !holds_lease(&mut tx, lease).await? {
@@ -157,7 +159,7 @@ impl EnrichmentStore for SqliteStore {
         }
         insert_features(&mut tx, &lease.org_id, event_id, features).await?;
         // The status last, so that `terminal_at` is when the features are written.
-        if !succeed_under_lease(&mut tx, lease, progress, None).await? {
+        if !finish_under_lease(&mut tx, lease, &RunEnd::succeeded(progress, now)).await? {
             return Ok(false);
         }
         tx.commit().await.map_err(db)?;

@@ -9,7 +9,7 @@ use mingle_core::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::queue::succeed_under_lease;
+use super::queue::finish_under_lease;
 use super::rows::{get, last_enrichment, opt_ts, parsed, ts};
 use super::SqliteStore;
 use crate::models::*;
@@ -439,6 +439,7 @@ impl IdentityStore for SqliteStore {
         event_id: &str,
         query: &SnapshotQuery,
         plan: Box<dyn FnOnce(ImportSnapshot) -> ImportPlan + Send>,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         // The single writer connection serializes imports: the snapshot read here stays
         // true until commit.
@@ -447,7 +448,7 @@ impl IdentityStore for SqliteStore {
         let snap = snapshot(&mut tx, org_id, event_id, query).await?;
         let plan = plan(snap);
         write_plan(&mut tx, org_id, &plan).await?;
-        if !succeed_under_lease(&mut tx, lease, &plan.progress, None).await? {
+        if !finish_under_lease(&mut tx, lease, &RunEnd::succeeded(&plan.progress, now)).await? {
             return Ok(false);
         }
         tx.commit().await.map_err(db)?;

@@ -3,15 +3,16 @@
 
 use async_trait::async_trait;
 use mingle_core::parallel;
+use mingle_core::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::enrichment::insert_features;
 use super::identity::fetch_in;
-use super::queue::{holds_lease, succeed_under_lease};
+use super::queue::{finish_under_lease, holds_lease};
 use super::rows::{get, run_from_row};
 use super::SqliteStore;
-use crate::models::{Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, StoredMatch};
+use crate::models::{Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, RunEnd, StoredMatch};
 use crate::{MatchStore, StoreError};
 
 fn db(e: sqlx::Error) -> StoreError {
@@ -46,7 +47,13 @@ fn scores_json(pairs: &[StoredMatch]) -> Vec<String> {
 
 #[async_trait]
 impl MatchStore for SqliteStore {
-    async fn save_matches(&self, lease: &Lease, event_id: &str, w: &MatchWrite) -> Result<bool, StoreError> {
+    async fn save_matches(
+        &self,
+        lease: &Lease,
+        event_id: &str,
+        w: &MatchWrite,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let (org_id, run_id) = (lease.org_id.as_str(), lease.run_id.as_str());
         let scores = scores_json(&w.pairs);
         let mut tx = self.write.begin().await.map_err(db)?;
@@ -123,7 +130,9 @@ impl MatchStore for SqliteStore {
         // attendees writing them takes seconds).
         let mut progress = w.progress.clone();
         progress.insert("matches_written".into(), pairs.len().into());
-        if !succeed_under_lease(&mut tx, lease, &progress, Some((&w.snapshot_metadata, &w.version_metadata))).await? {
+        let end =
+            RunEnd { metadata: Some((&w.snapshot_metadata, &w.version_metadata)), ..RunEnd::succeeded(&progress, now) };
+        if !finish_under_lease(&mut tx, lease, &end).await? {
             return Ok(false);
         }
         tx.commit().await.map_err(db)?;

@@ -182,28 +182,11 @@ impl RunStore for SqliteStore {
         error: Option<&Value>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        debug_assert!(status.is_terminal());
         let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
-        let done = sqlx::query(
-            "UPDATE runs SET status = ?, progress = COALESCE(?, progress), error = ?, terminal_at = ?, updated_at = ?,
-                lease_owner = NULL, lease_expires_at = NULL
-             WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
-        )
-        .bind(status.as_str())
-        .bind(progress.map(json_text))
-        .bind(error.map(Value::to_string))
-        .bind(now.millis())
-        .bind(now.millis())
-        .bind(&lease.org_id)
-        .bind(&lease.run_id)
-        .bind(&lease.owner)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::backend)?;
-        if done.rows_affected() != 1 {
+        let end = RunEnd { status, progress, error, metadata: None, now };
+        if !finish_under_lease(&mut tx, lease, &end).await? {
             return Ok(false);
         }
-        enqueue_delivery(&mut tx, &lease.org_id, &lease.run_id, now.millis()).await?;
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(true)
     }
@@ -227,7 +210,7 @@ impl RunStore for SqliteStore {
 /// Inside a run's final transaction, before it writes: whether `lease` still holds the
 /// run. A worker that lost its lease stops here instead of writing rows that the run's
 /// new owner may already have written (and colliding with them). The status itself is
-/// written last, by [`succeed_under_lease`], which checks again.
+/// written last, by [`finish_under_lease`], which checks again.
 pub(super) async fn holds_lease(conn: &mut SqliteConnection, lease: &Lease) -> Result<bool, StoreError> {
     let held: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM runs WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
@@ -241,30 +224,30 @@ pub(super) async fn holds_lease(conn: &mut SqliteConnection, lease: &Lease) -> R
     Ok(held.is_some())
 }
 
-/// A run's snapshot and version metadata, written with its terminal status.
-pub(super) type RunMetadata<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
-
-/// Inside a run's final transaction: marks the run `succeeded` with `progress` (and,
-/// when given, its snapshot and version metadata) and queues its webhook delivery, if
-/// `lease` still holds it. `false`
-/// means the lease was lost and the caller must not commit (dropping the transaction
-/// rolls everything back).
-pub(super) async fn succeed_under_lease(
+/// The one terminal write, inside the transaction that writes the run's results (if
+/// any): sets the status `end` gives with its progress, error and metadata, and queues
+/// the run's webhook delivery, if `lease` still holds the run. `false` means the lease
+/// was lost and the caller must not commit (dropping the transaction rolls everything
+/// back), so a run is never terminal without its delivery, nor its results without its
+/// terminal status.
+pub(super) async fn finish_under_lease(
     conn: &mut SqliteConnection,
     lease: &Lease,
-    progress: &Map<String, Value>,
-    metadata: Option<RunMetadata<'_>>,
+    end: &RunEnd<'_>,
 ) -> Result<bool, StoreError> {
-    let now = Timestamp::now().millis();
+    debug_assert!(end.status.is_terminal());
+    let now = end.now.millis();
     let done = sqlx::query(
-        "UPDATE runs SET status = 'succeeded', progress = ?, snapshot_metadata = COALESCE(?, snapshot_metadata),
-            version_metadata = COALESCE(?, version_metadata), terminal_at = ?, updated_at = ?, lease_owner = NULL,
-            lease_expires_at = NULL
+        "UPDATE runs SET status = ?, progress = COALESCE(?, progress), error = ?,
+            snapshot_metadata = COALESCE(?, snapshot_metadata), version_metadata = COALESCE(?, version_metadata),
+            terminal_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
          WHERE org_id = ? AND run_id = ? AND lease_owner = ? AND status = 'running'",
     )
-    .bind(json_text(progress))
-    .bind(metadata.map(|m| json_text(m.0)))
-    .bind(metadata.map(|m| json_text(m.1)))
+    .bind(end.status.as_str())
+    .bind(end.progress.map(json_text))
+    .bind(end.error.map(Value::to_string))
+    .bind(end.metadata.map(|m| json_text(m.0)))
+    .bind(end.metadata.map(|m| json_text(m.1)))
     .bind(now)
     .bind(now)
     .bind(&lease.org_id)

@@ -146,7 +146,7 @@ async fn a_match_worker_that_lost_its_lease_writes_nothing() {
         snapshot_metadata: Default::default(),
         version_metadata: Default::default(),
     };
-    assert!(!store.save_matches(&lease(&run_id, "dead-worker"), "ev", &stale).await.unwrap());
+    assert!(!store.save_matches(&lease(&run_id, "dead-worker"), "ev", &stale, Timestamp::now()).await.unwrap());
     let mut after = app.get(&format!("/runs/{run_id}"), &app.a.rw).await.ok(200).clone();
     after["correlation_id"] = done["correlation_id"].clone();
     assert_eq!(after, done);
