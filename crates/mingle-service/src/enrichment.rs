@@ -3,6 +3,7 @@
 //! and model by text hash so no text is encoded twice. Attendees whose inputs did not
 //! change since their last enrichment are skipped.
 
+use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::encoding::{EncoderSlot, EncoderState};
 use crate::runs::{Created, RunsService};
-use crate::worker::RunFailure;
+use crate::runs::{RunFailure, RunHandler};
 use crate::ServiceError;
 
 #[derive(Clone)]
@@ -242,8 +243,11 @@ impl EnrichmentService {
             })
             .collect())
     }
+}
 
-    pub async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
+#[async_trait]
+impl RunHandler for EnrichmentService {
+    async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
         let event_id =
             run.event_id.clone().ok_or_else(|| RunFailure::internal("an enrichment run without an event"))?;
         let encoder = self.encoder().await?;

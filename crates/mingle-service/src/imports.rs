@@ -3,6 +3,7 @@
 //! together with the run's `succeeded` status. Until then nothing of it is visible, and
 //! a crash at any point leaves either nothing or everything.
 
+use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::runs::{Created, RunsService};
-use crate::worker::RunFailure;
+use crate::runs::{RunFailure, RunHandler};
 use crate::ServiceError;
 
 #[derive(Clone)]
@@ -76,9 +77,12 @@ impl ImportsService {
             )
             .await
     }
+}
 
+#[async_trait]
+impl RunHandler for ImportsService {
     /// Executes a claimed import run under `lease`.
-    pub async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
+    async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
         let event_id = run.event_id.clone().ok_or_else(|| RunFailure::internal("an import run without an event"))?;
         let payload = self
             .store

@@ -21,6 +21,7 @@ pub mod worker;
 
 use std::sync::Arc;
 
+use mingle_core::RunKind;
 use mingle_store::Store;
 use tokio::sync::Notify;
 
@@ -52,14 +53,11 @@ pub struct Services {
 impl Services {
     /// A worker that executes this store's runs.
     pub fn worker(&self, settings: worker::WorkerSettings) -> worker::Worker {
-        worker::Worker::new(
-            self.store.clone(),
-            self.imports.clone(),
-            self.enrichment.clone(),
-            self.matching.clone(),
-            self.queued.clone(),
-            settings,
-        )
+        let handlers = runs::RunHandlers::default()
+            .with(RunKind::Import, self.imports.clone())
+            .with(RunKind::Enrichment, self.enrichment.clone())
+            .with(RunKind::Match, self.matching.clone());
+        worker::Worker::new(self.store.clone(), handlers, self.queued.clone(), settings)
     }
 
     /// A sender of this store's webhook deliveries; `render` gives a run the API's shape.

@@ -7,6 +7,7 @@
 //! transaction. Reads serve one run's rows: the one named by `run_id`, or the event's
 //! latest with results.
 
+use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,8 +28,8 @@ use crate::enrichment::EnrichmentService;
 use crate::events::event_not_found;
 use crate::pagination::PageRequest;
 use crate::runs::{Created, RunsService};
+use crate::runs::{RunFailure, RunHandler};
 use crate::sessions::session_not_found;
-use crate::worker::RunFailure;
 use crate::{Page, ServiceError};
 
 #[derive(Clone)]
@@ -165,184 +166,6 @@ impl MatchingService {
                 Some(&payload),
             )
             .await
-    }
-
-    pub async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
-        let event_id = run.event_id.clone().ok_or_else(|| RunFailure::internal("a match run without an event"))?;
-        let org_id = run.org_id.as_str();
-        let payload: Value = self
-            .store
-            .run_payload(org_id, &run.run_id)
-            .await?
-            .and_then(|p| serde_json::from_str(&p).ok())
-            .ok_or_else(|| RunFailure::internal("the match run's request is missing"))?;
-        let top_n = payload["top_n"].as_u64().unwrap_or(10) as usize;
-        let started = std::time::Instant::now();
-        let phase =
-            |name: &str| tracing::info!(phase = name, elapsed_ms = started.elapsed().as_millis() as u64, "match run");
-        let encoder = self.enrichment.encoder().await?;
-        let event = self
-            .store
-            .get_event(org_id, &event_id)
-            .await?
-            .ok_or_else(|| RunFailure::internal("the match run's event is gone"))?;
-        let context = Context {
-            event_details: event.event_details.clone(),
-            objectives: event.objectives.clone(),
-            welcome_instructions: event.welcome_instructions.clone(),
-        };
-
-        // Enrich what is missing or stale first; its features are written with the results.
-        let inputs = self.store.enrichment_inputs(org_id, &event_id).await?;
-        let (todo, _) = EnrichmentService::stale(&inputs, encoder.model_id());
-        let fresh = self.enrichment.features(org_id, &encoder, todo).await?;
-        let mut features: HashMap<String, Features> = self
-            .store
-            .event_features(org_id, &event_id)
-            .await?
-            .into_iter()
-            .map(|f| (f.attendee_id.clone(), f))
-            .collect();
-        features.extend(fresh.iter().map(|f| (f.attendee_id.clone(), f.clone())));
-
-        // Visible attendees (inputs come sorted by attendee_id) and every text they show.
-        let hidden = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case("hidden"));
-        let visible: Vec<_> = inputs.iter().filter(|i| !hidden(&i.answers.visibility)).collect();
-        if let Some(i) = visible.iter().find(|i| !features.contains_key(&i.attendee_id)) {
-            return Err(RunFailure::internal(format!("attendee '{}' has no features after enrichment", i.attendee_id)));
-        }
-        let mut texts: Vec<String> = context.objectives().map(str::to_owned).into_iter().collect();
-        for i in &visible {
-            let f = &features[&i.attendee_id].features;
-            texts.extend(text_of(f, "goal"));
-            for key in ["needs", "offers", "interests"] {
-                texts.extend(list_of(f, key));
-            }
-        }
-        phase("enriched");
-        let vectors = self.enrichment.embed(org_id, &encoder, texts).await?;
-        phase("embeddings read");
-        if !self.store.set_progress(lease, &progress(visible.len(), 0, 0), Timestamp::now()).await? {
-            return Err(RunFailure::lost());
-        }
-
-        let mut table = TextTable::with_capacity(encoder.dimension(), vectors.len());
-        let mut rows: HashMap<String, u32> = HashMap::new();
-        let dimension = encoder.dimension();
-        let mut missing: Option<String> = None;
-        let mut row = |text: String| -> u32 {
-            if let Some(r) = rows.get(&text) {
-                return *r;
-            }
-            let r = match vectors.get(&text).filter(|v| v.len() == dimension) {
-                Some(v) => table.push(text.clone(), v),
-                None => {
-                    // Reported below as the run's failure; a zero vector keeps the rows aligned.
-                    missing.get_or_insert_with(|| text.clone());
-                    table.push(text.clone(), &vec![0.0; dimension])
-                }
-            };
-            rows.insert(text, r);
-            r
-        };
-        let objectives = context.objectives().map(|o| row(o.to_owned()));
-        let mut profiles = Vec::with_capacity(visible.len());
-        let mut snapshot = Vec::with_capacity(visible.len());
-        let mut hash_parts: Vec<String> = Vec::with_capacity(visible.len());
-        for i in &visible {
-            let f = &features[&i.attendee_id];
-            let goal = text_of(&f.features, "goal");
-            let (needs, offers) = (list_of(&f.features, "needs"), list_of(&f.features, "offers"));
-            let category = f
-                .goal_category
-                .as_deref()
-                .and_then(|c| CATEGORIES.iter().position(|x| *x == c))
-                .map(|c| (c, f.goal_score.unwrap_or(0.0)));
-            profiles.push(Profile {
-                attendee_id: i.attendee_id.clone(),
-                goal: goal.clone().map(&mut row),
-                category,
-                needs: needs.iter().cloned().map(&mut row).collect(),
-                offers: offers.iter().cloned().map(&mut row).collect(),
-                interests: list_of(&f.features, "interests").into_iter().map(&mut row).collect(),
-            });
-            let sessions = i.answers.sessions.clone().unwrap_or_default();
-            hash_parts.push(format!("{}\u{1f}{}\u{1f}{}", i.attendee_id, f.input_hash, sessions.join("\u{1e}")));
-            snapshot.push(MatchProfile {
-                attendee_id: i.attendee_id.clone(),
-                goal,
-                goal_category: f.goal_category.clone(),
-                needs,
-                offers,
-                sessions,
-            });
-        }
-        if let Some(text) = missing {
-            return Err(RunFailure::internal(format!("no usable embedding for the text {text:?}")));
-        }
-        drop(vectors);
-        // Objectives read as a goal (the goal head), when it is confident.
-        let objectives_category =
-            objectives.map(|o| GoalClassifier::bundled().classify(table.text(o), table.vector(o)));
-        let objectives_category = objectives_category
-            .filter(|c| c.probability >= 0.5)
-            .and_then(|c| CATEGORIES.iter().position(|x| *x == c.category));
-        let policy = Policy::for_context(&context, objectives_category);
-        let input = EventInput { texts: table, profiles, objectives };
-
-        phase("input built");
-        // Each search thread keeps a top-k of every attendee (about 200 MiB at 50,000), so
-        // more threads buy little and cost memory.
-        let threads = parallel::available().min(4);
-        let options = MatchOptions { top_n, threads, exhaustive: false };
-        let run_id = run.run_id.clone();
-        let (policy, outcome, pairs) = tokio::task::spawn_blocking(move || {
-            let mut outcome = matching::match_event(&input, &policy, options);
-            let pairs = stored_matches(&run_id, &input, std::mem::take(&mut outcome.pairs), threads);
-            (policy, outcome, pairs)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "the matching engine failed");
-            RunFailure::internal("The matching engine failed; it can be retried with a new idempotency key.")
-        })?;
-
-        for (step, took) in &outcome.timings {
-            tracing::info!(step, ms = took.as_millis() as u64, "match engine");
-        }
-        phase("scored");
-        let algorithm_version =
-            format!("{ALGORITHM}+{}+{}", AnswerHead::bundled().version(), GoalClassifier::bundled().version());
-        let policy_version = policy.version();
-        let context_snapshot_id = context.snapshot_id();
-        let top = top_n.to_string();
-        let mut parts: Vec<&str> =
-            vec![&algorithm_version, &policy_version, &context_snapshot_id, &top, encoder.model_id()];
-        parts.extend(hash_parts.iter().map(String::as_str));
-        let input_hash = fingerprint(&parts);
-        let write = MatchWrite {
-            features: fresh,
-            profiles: snapshot,
-            progress: progress(visible.len(), outcome.pairs_scored, pairs.len()),
-            pairs,
-            snapshot_metadata: json!({"input_hash": input_hash, "context_snapshot_id": context_snapshot_id,
-                "top_n": top_n, "attendees": visible.len()})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-            version_metadata: json!({"algorithm_version": algorithm_version, "policy_version": policy_version,
-                "model_id": encoder.model_id()})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        };
-        let saved = self.store.save_matches(lease, &event_id, &write, Timestamp::now()).await?;
-        phase("written");
-        if saved {
-            Ok(())
-        } else {
-            Err(RunFailure::lost())
-        }
     }
 
     // ---- Reads ----------------------------------------------------------------------
@@ -568,5 +391,186 @@ impl MatchingService {
         let from_a = stored.a_id == principal;
         let view = self.views(org_id, &run.run_id, vec![(stored, from_a)]).await?.remove(0);
         Ok((Self::info(&run), view))
+    }
+}
+
+#[async_trait]
+impl RunHandler for MatchingService {
+    async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure> {
+        let event_id = run.event_id.clone().ok_or_else(|| RunFailure::internal("a match run without an event"))?;
+        let org_id = run.org_id.as_str();
+        let payload: Value = self
+            .store
+            .run_payload(org_id, &run.run_id)
+            .await?
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .ok_or_else(|| RunFailure::internal("the match run's request is missing"))?;
+        let top_n = payload["top_n"].as_u64().unwrap_or(10) as usize;
+        let started = std::time::Instant::now();
+        let phase =
+            |name: &str| tracing::info!(phase = name, elapsed_ms = started.elapsed().as_millis() as u64, "match run");
+        let encoder = self.enrichment.encoder().await?;
+        let event = self
+            .store
+            .get_event(org_id, &event_id)
+            .await?
+            .ok_or_else(|| RunFailure::internal("the match run's event is gone"))?;
+        let context = Context {
+            event_details: event.event_details.clone(),
+            objectives: event.objectives.clone(),
+            welcome_instructions: event.welcome_instructions.clone(),
+        };
+
+        // Enrich what is missing or stale first; its features are written with the results.
+        let inputs = self.store.enrichment_inputs(org_id, &event_id).await?;
+        let (todo, _) = EnrichmentService::stale(&inputs, encoder.model_id());
+        let fresh = self.enrichment.features(org_id, &encoder, todo).await?;
+        let mut features: HashMap<String, Features> = self
+            .store
+            .event_features(org_id, &event_id)
+            .await?
+            .into_iter()
+            .map(|f| (f.attendee_id.clone(), f))
+            .collect();
+        features.extend(fresh.iter().map(|f| (f.attendee_id.clone(), f.clone())));
+
+        // Visible attendees (inputs come sorted by attendee_id) and every text they show.
+        let hidden = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case("hidden"));
+        let visible: Vec<_> = inputs.iter().filter(|i| !hidden(&i.answers.visibility)).collect();
+        if let Some(i) = visible.iter().find(|i| !features.contains_key(&i.attendee_id)) {
+            return Err(RunFailure::internal(format!("attendee '{}' has no features after enrichment", i.attendee_id)));
+        }
+        let mut texts: Vec<String> = context.objectives().map(str::to_owned).into_iter().collect();
+        for i in &visible {
+            let f = &features[&i.attendee_id].features;
+            texts.extend(text_of(f, "goal"));
+            for key in ["needs", "offers", "interests"] {
+                texts.extend(list_of(f, key));
+            }
+        }
+        phase("enriched");
+        let vectors = self.enrichment.embed(org_id, &encoder, texts).await?;
+        phase("embeddings read");
+        if !self.store.set_progress(lease, &progress(visible.len(), 0, 0), Timestamp::now()).await? {
+            return Err(RunFailure::lost());
+        }
+
+        let mut table = TextTable::with_capacity(encoder.dimension(), vectors.len());
+        let mut rows: HashMap<String, u32> = HashMap::new();
+        let dimension = encoder.dimension();
+        let mut missing: Option<String> = None;
+        let mut row = |text: String| -> u32 {
+            if let Some(r) = rows.get(&text) {
+                return *r;
+            }
+            let r = match vectors.get(&text).filter(|v| v.len() == dimension) {
+                Some(v) => table.push(text.clone(), v),
+                None => {
+                    // Reported below as the run's failure; a zero vector keeps the rows aligned.
+                    missing.get_or_insert_with(|| text.clone());
+                    table.push(text.clone(), &vec![0.0; dimension])
+                }
+            };
+            rows.insert(text, r);
+            r
+        };
+        let objectives = context.objectives().map(|o| row(o.to_owned()));
+        let mut profiles = Vec::with_capacity(visible.len());
+        let mut snapshot = Vec::with_capacity(visible.len());
+        let mut hash_parts: Vec<String> = Vec::with_capacity(visible.len());
+        for i in &visible {
+            let f = &features[&i.attendee_id];
+            let goal = text_of(&f.features, "goal");
+            let (needs, offers) = (list_of(&f.features, "needs"), list_of(&f.features, "offers"));
+            let category = f
+                .goal_category
+                .as_deref()
+                .and_then(|c| CATEGORIES.iter().position(|x| *x == c))
+                .map(|c| (c, f.goal_score.unwrap_or(0.0)));
+            profiles.push(Profile {
+                attendee_id: i.attendee_id.clone(),
+                goal: goal.clone().map(&mut row),
+                category,
+                needs: needs.iter().cloned().map(&mut row).collect(),
+                offers: offers.iter().cloned().map(&mut row).collect(),
+                interests: list_of(&f.features, "interests").into_iter().map(&mut row).collect(),
+            });
+            let sessions = i.answers.sessions.clone().unwrap_or_default();
+            hash_parts.push(format!("{}\u{1f}{}\u{1f}{}", i.attendee_id, f.input_hash, sessions.join("\u{1e}")));
+            snapshot.push(MatchProfile {
+                attendee_id: i.attendee_id.clone(),
+                goal,
+                goal_category: f.goal_category.clone(),
+                needs,
+                offers,
+                sessions,
+            });
+        }
+        if let Some(text) = missing {
+            return Err(RunFailure::internal(format!("no usable embedding for the text {text:?}")));
+        }
+        drop(vectors);
+        // Objectives read as a goal (the goal head), when it is confident.
+        let objectives_category =
+            objectives.map(|o| GoalClassifier::bundled().classify(table.text(o), table.vector(o)));
+        let objectives_category = objectives_category
+            .filter(|c| c.probability >= 0.5)
+            .and_then(|c| CATEGORIES.iter().position(|x| *x == c.category));
+        let policy = Policy::for_context(&context, objectives_category);
+        let input = EventInput { texts: table, profiles, objectives };
+
+        phase("input built");
+        // Each search thread keeps a top-k of every attendee (about 200 MiB at 50,000), so
+        // more threads buy little and cost memory.
+        let threads = parallel::available().min(4);
+        let options = MatchOptions { top_n, threads, exhaustive: false };
+        let run_id = run.run_id.clone();
+        let (policy, outcome, pairs) = tokio::task::spawn_blocking(move || {
+            let mut outcome = matching::match_event(&input, &policy, options);
+            let pairs = stored_matches(&run_id, &input, std::mem::take(&mut outcome.pairs), threads);
+            (policy, outcome, pairs)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the matching engine failed");
+            RunFailure::internal("The matching engine failed; it can be retried with a new idempotency key.")
+        })?;
+
+        for (step, took) in &outcome.timings {
+            tracing::info!(step, ms = took.as_millis() as u64, "match engine");
+        }
+        phase("scored");
+        let algorithm_version =
+            format!("{ALGORITHM}+{}+{}", AnswerHead::bundled().version(), GoalClassifier::bundled().version());
+        let policy_version = policy.version();
+        let context_snapshot_id = context.snapshot_id();
+        let top = top_n.to_string();
+        let mut parts: Vec<&str> =
+            vec![&algorithm_version, &policy_version, &context_snapshot_id, &top, encoder.model_id()];
+        parts.extend(hash_parts.iter().map(String::as_str));
+        let input_hash = fingerprint(&parts);
+        let write = MatchWrite {
+            features: fresh,
+            profiles: snapshot,
+            progress: progress(visible.len(), outcome.pairs_scored, pairs.len()),
+            pairs,
+            snapshot_metadata: json!({"input_hash": input_hash, "context_snapshot_id": context_snapshot_id,
+                "top_n": top_n, "attendees": visible.len()})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+            version_metadata: json!({"algorithm_version": algorithm_version, "policy_version": policy_version,
+                "model_id": encoder.model_id()})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        };
+        let saved = self.store.save_matches(lease, &event_id, &write, Timestamp::now()).await?;
+        phase("written");
+        if saved {
+            Ok(())
+        } else {
+            Err(RunFailure::lost())
+        }
     }
 }

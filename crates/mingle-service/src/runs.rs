@@ -1,4 +1,6 @@
-//! Runs: creation under idempotency keys, reads and lists.
+//! Runs: creation under idempotency keys, reads and lists; how a run fails
+//! ([`RunFailure`]); and the handlers that execute each kind ([`RunHandlers`], which the
+//! worker dispatches through).
 //!
 //! Idempotency: a run-creating call carries a key. The first call with a key writes
 //! the run together with a fingerprint of the call (method, concrete path, canonical
@@ -7,13 +9,15 @@
 //! database's unique key on `(org_id, idempotency_key)` decides races, so concurrent
 //! identical calls create exactly one run.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use mingle_core::cursor::Position;
 use mingle_core::run::GenericRunDraft;
 use mingle_core::{RunKind, RunStatus, Timestamp};
-use mingle_store::models::{Run, RunInsert};
-use mingle_store::Store;
+use mingle_store::models::{Lease, Run, RunInsert};
+use mingle_store::{Store, StoreError};
 use uuid::Uuid;
 
 use crate::pagination::PageRequest;
@@ -60,6 +64,8 @@ impl RunsService {
             snapshot_metadata: draft.snapshot_metadata,
             version_metadata: draft.version_metadata,
             webhook_url: draft.webhook_url,
+            // Recorded, not executed (the reference's POST /runs stores a run's record).
+            executes: false,
             created_at: now,
             updated_at: now,
             started_at: None,
@@ -100,6 +106,7 @@ impl RunsService {
             snapshot_metadata: Default::default(),
             version_metadata: Default::default(),
             webhook_url,
+            executes: true,
             created_at: now,
             updated_at: now,
             started_at: None,
@@ -152,5 +159,52 @@ impl RunsService {
     ) -> Result<Page<Run>, ServiceError> {
         let rows = self.store.list_runs(org_id, kind, &page.probe()).await?;
         Ok(page.finish(rows, |r| Position { key: r.created_at.millis(), id: r.run_id.clone() }))
+    }
+}
+
+/// Why a run failed: its `error` object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFailure {
+    pub code: &'static str,
+    pub message: String,
+    /// The lease was lost: another worker owns the run now, so this one writes nothing.
+    pub lost: bool,
+}
+
+impl RunFailure {
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self { code: "INTERNAL_ERROR", message: message.into(), lost: false }
+    }
+
+    pub fn lost() -> Self {
+        Self { code: "LEASE_LOST", message: "another worker took the run over".into(), lost: true }
+    }
+}
+
+impl From<StoreError> for RunFailure {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store error while running");
+        RunFailure::internal("The run failed on a storage error; it can be retried with a new idempotency key.")
+    }
+}
+
+/// Executes one kind of run, claimed under `lease`, up to its terminal write.
+#[async_trait]
+pub trait RunHandler: Send + Sync {
+    async fn process(&self, run: &Run, lease: &Lease) -> Result<(), RunFailure>;
+}
+
+/// The handler of each run kind; the worker runs a claimed run through its kind's.
+#[derive(Clone, Default)]
+pub struct RunHandlers(HashMap<RunKind, Arc<dyn RunHandler>>);
+
+impl RunHandlers {
+    pub fn with(mut self, kind: RunKind, handler: impl RunHandler + 'static) -> Self {
+        self.0.insert(kind, Arc::new(handler));
+        self
+    }
+
+    pub fn get(&self, kind: RunKind) -> Option<&dyn RunHandler> {
+        self.0.get(&kind).map(|h| h.as_ref())
     }
 }

@@ -6,42 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mingle_core::{RunKind, RunStatus, Timestamp};
+use mingle_core::{RunStatus, Timestamp};
 use mingle_store::models::{Lease, Run};
-use mingle_store::{Store, StoreError};
+use mingle_store::Store;
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
-use crate::enrichment::EnrichmentService;
-use crate::imports::ImportsService;
-use crate::matching::MatchingService;
-
-/// Why a run failed: its `error` object.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunFailure {
-    pub code: &'static str,
-    pub message: String,
-    /// The lease was lost: another worker owns the run now, so this one writes nothing.
-    pub lost: bool,
-}
-
-impl RunFailure {
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self { code: "INTERNAL_ERROR", message: message.into(), lost: false }
-    }
-
-    pub fn lost() -> Self {
-        Self { code: "LEASE_LOST", message: "another worker took the run over".into(), lost: true }
-    }
-}
-
-impl From<StoreError> for RunFailure {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store error while running");
-        RunFailure::internal("The run failed on a storage error; it can be retried with a new idempotency key.")
-    }
-}
+use crate::runs::{RunFailure, RunHandlers};
 
 /// Runs `concurrency` (at least one) copies of a claim loop, each told its slot number
 /// and the shutdown signal, until all have returned. The run worker and the webhook
@@ -88,25 +60,16 @@ impl Default for WorkerSettings {
 #[derive(Clone)]
 pub struct Worker {
     store: Arc<dyn Store>,
-    imports: ImportsService,
-    enrichment: EnrichmentService,
-    matching: MatchingService,
+    handlers: RunHandlers,
     queued: Arc<Notify>,
     settings: WorkerSettings,
     id: String,
 }
 
 impl Worker {
-    pub fn new(
-        store: Arc<dyn Store>,
-        imports: ImportsService,
-        enrichment: EnrichmentService,
-        matching: MatchingService,
-        queued: Arc<Notify>,
-        settings: WorkerSettings,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, handlers: RunHandlers, queued: Arc<Notify>, settings: WorkerSettings) -> Self {
         let id = format!("worker-{}", uuid::Uuid::new_v4().simple());
-        Self { store, imports, enrichment, matching, queued, settings, id }
+        Self { store, handlers, queued, settings, id }
     }
 
     /// Works until `shutdown` turns true; a run in progress then goes back to the queue.
@@ -192,10 +155,9 @@ impl Worker {
                 lost: false,
             })
         } else {
-            match run.kind {
-                RunKind::Import => self.imports.process(run, lease).await,
-                RunKind::Enrichment => self.enrichment.process(run, lease).await,
-                RunKind::Match => self.matching.process(run, lease).await,
+            match self.handlers.get(run.kind) {
+                Some(handler) => handler.process(run, lease).await,
+                None => Err(RunFailure::internal(format!("no handler for {} runs", run.kind.as_str()))),
             }
         };
         drop(_heartbeat);

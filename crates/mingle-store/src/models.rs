@@ -114,6 +114,8 @@ pub struct Run {
     pub snapshot_metadata: Map<String, Value>,
     pub version_metadata: Map<String, Value>,
     pub webhook_url: Option<String>,
+    /// Whether a worker executes the run (runs recorded through `POST /runs` do not).
+    pub executes: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub started_at: Option<Timestamp>,

@@ -12,7 +12,7 @@ use crate::models::{Delivery, DeliveryAttempt, DeliveryLease, DeliveryNext, Deli
 use crate::{DeliveryStore, StoreError};
 
 /// Inside the transaction that made a run terminal: the run's delivery, when it is an
-/// event run with a `webhook_url`. Its type follows the status just written.
+/// executed run with a `webhook_url`. Its type follows the status just written.
 pub(super) async fn enqueue_delivery(
     conn: &mut SqliteConnection,
     org_id: &str,
@@ -24,7 +24,7 @@ pub(super) async fn enqueue_delivery(
             next_attempt_at, created_at, updated_at)
          SELECT org_id, ?, run_id, 'run.' || status, webhook_url, 'pending', 0, ?, ?, ?
          FROM runs
-         WHERE org_id = ? AND run_id = ? AND event_id IS NOT NULL AND webhook_url IS NOT NULL
+         WHERE org_id = ? AND run_id = ? AND executes = 1 AND webhook_url IS NOT NULL
            AND status IN ('succeeded', 'partial', 'failed')",
     )
     .bind(format!("msg_{}", uuid::Uuid::now_v7().simple()))

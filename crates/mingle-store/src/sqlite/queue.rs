@@ -20,8 +20,9 @@ impl RunStore for SqliteStore {
         let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
         let written = sqlx::query(
             "INSERT INTO runs (org_id, run_id, kind, status, event_id, idempotency_key, request_hash, progress,
-                error, snapshot_metadata, version_metadata, webhook_url, created_at, updated_at, started_at, terminal_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                error, snapshot_metadata, version_metadata, webhook_url, executes, created_at, updated_at, started_at,
+                terminal_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (org_id, idempotency_key) DO NOTHING",
         )
         .bind(&run.org_id)
@@ -36,6 +37,7 @@ impl RunStore for SqliteStore {
         .bind(json_text(&run.snapshot_metadata))
         .bind(json_text(&run.version_metadata))
         .bind(&run.webhook_url)
+        .bind(run.executes)
         .bind(run.created_at.millis())
         .bind(run.updated_at.millis())
         .bind(run.started_at.map(Timestamp::millis))
@@ -100,7 +102,7 @@ impl RunStore for SqliteStore {
 
     async fn queue_depths(&self) -> Result<Vec<(String, i64)>, StoreError> {
         sqlx::query_as(
-            "SELECT kind, COUNT(*) FROM runs WHERE status = 'queued' AND event_id IS NOT NULL GROUP BY kind
+            "SELECT kind, COUNT(*) FROM runs WHERE status = 'queued' AND executes = 1 GROUP BY kind
              UNION ALL
              SELECT 'webhook', COUNT(*) FROM webhook_deliveries WHERE status = 'pending'",
         )
@@ -119,13 +121,12 @@ impl RunStore for SqliteStore {
     }
 
     async fn claim_run(&self, owner: &str, now: Timestamp, lease_ms: i64) -> Result<Option<Run>, StoreError> {
-        // Only event runs execute; runs recorded through POST /runs have no event.
         let row = sqlx::query(
             "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1), lease_owner = ?2,
                 lease_expires_at = ?3, attempts = attempts + 1, updated_at = ?1
              WHERE (org_id, run_id) = (
                 SELECT org_id, run_id FROM runs
-                WHERE event_id IS NOT NULL
+                WHERE executes = 1
                   AND (status = 'queued' OR (status = 'running' AND lease_expires_at < ?1))
                 ORDER BY created_at, run_id LIMIT 1)
              RETURNING *",

@@ -140,6 +140,7 @@ pub(super) fn run_from_row(r: &SqliteRow) -> Result<Run, StoreError> {
         snapshot_metadata: json_object(r, "snapshot_metadata")?,
         version_metadata: json_object(r, "version_metadata")?,
         webhook_url: get(r, "webhook_url")?,
+        executes: get(r, "executes")?,
         created_at: ts(r, "created_at")?,
         updated_at: ts(r, "updated_at")?,
         started_at: opt_ts(r, "started_at")?,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use mingle_core::Timestamp;
 use mingle_service::models::{Lease, MatchProfile, MatchWrite};
+use mingle_service::runs::RunHandler;
 use mingle_service::worker::WorkerSettings;
 use serde_json::{json, Value};
 
@@ -154,4 +155,26 @@ async fn a_match_worker_that_lost_its_lease_writes_nothing() {
     let written = done["progress"]["matches_written"].as_u64().unwrap();
     assert!(written > 0);
     assert_eq!(rows["items"].as_array().unwrap().len() as u64, written, "{rows}");
+}
+
+#[tokio::test]
+async fn a_run_of_a_kind_without_a_handler_fails_with_an_internal_error() {
+    let app = TestApp::with(&["--no-worker"]).await;
+    let run_id = queue_import(&app, json!([{"attendee_id": "a1", "name": "Ann Archer"}])).await;
+    let store = app.services.store.clone();
+    let run = store.claim_run("w", Timestamp::now(), 60_000).await.unwrap().expect("claimable");
+    let lease = Lease { org_id: app.a.org_id.clone(), run_id: run_id.clone(), owner: "w".into() };
+    // A worker whose registry knows no import handler.
+    let worker = mingle_service::worker::Worker::new(
+        store,
+        mingle_service::runs::RunHandlers::default(),
+        Default::default(),
+        WorkerSettings::default(),
+    );
+    worker.execute(&run, &lease).await;
+    let failed = app.get(&format!("/runs/{run_id}"), &app.a.rw).await.ok(200).clone();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "INTERNAL_ERROR");
+    assert_eq!(failed["error"]["message"], "no handler for import runs");
+    assert!(app.attendees(&app.a.rw, "ev").await.is_empty());
 }
