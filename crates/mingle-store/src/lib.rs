@@ -2,6 +2,8 @@
 //! SQLite implementation (the embedded default). Nothing database-specific leaves this
 //! crate: services see only the trait, the models and [`StoreError`].
 
+#[cfg(test)]
+mod contract;
 mod error;
 pub mod models;
 pub mod sqlite;

@@ -256,6 +256,9 @@ pub struct ImportPlan {
     pub progress: Map<String, Value>,
 }
 
+/// A run's snapshot and version metadata.
+pub type RunMetadata<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
+
 /// How a leased run ends: the terminal status and what is written with it, in the
 /// transaction that also queues the run's webhook delivery (the outbox).
 #[derive(Debug, Clone, Copy)]
@@ -265,7 +268,7 @@ pub struct RunEnd<'a> {
     pub progress: Option<&'a Map<String, Value>>,
     pub error: Option<&'a Value>,
     /// The run's snapshot and version metadata (match runs).
-    pub metadata: Option<(&'a Map<String, Value>, &'a Map<String, Value>)>,
+    pub metadata: Option<RunMetadata<'a>>,
     pub now: Timestamp,
 }
 
