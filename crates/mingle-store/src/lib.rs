@@ -6,6 +6,7 @@
 mod contract;
 mod error;
 pub mod models;
+mod rows;
 pub mod sqlite;
 mod store;
 

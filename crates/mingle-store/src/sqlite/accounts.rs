@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use mingle_core::{Scope, Timestamp};
 
-use super::rows::*;
 use super::{credentials, insert_error, SqliteStore};
 use crate::models::*;
+use crate::rows::*;
 use crate::{AccountStore, StoreError};
 
 #[async_trait]

@@ -17,8 +17,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use thread_local::ThreadLocal;
 
-use super::rows::account_from_columns;
 use crate::models::Credential;
+use crate::rows::account_from_columns;
 use crate::StoreError;
 
 /// The one statement both paths run, columns named for the pooled path's row mapping

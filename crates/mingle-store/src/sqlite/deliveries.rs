@@ -3,12 +3,11 @@
 
 use async_trait::async_trait;
 use mingle_core::Timestamp;
-use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
-use super::rows::{get, opt_ts, ts};
 use super::SqliteStore;
 use crate::models::{Delivery, DeliveryAttempt, DeliveryLease, DeliveryNext, DeliveryStatus};
+use crate::rows::*;
 use crate::{DeliveryStore, StoreError};
 
 /// Inside the transaction that made a run terminal: the run's delivery, when it is an
@@ -45,40 +44,6 @@ const SELECT_WITH_LAST: &str = "SELECT d.*, a.attempt AS a_attempt, a.attempted_
     FROM webhook_deliveries d
     LEFT JOIN webhook_attempts a
       ON a.org_id = d.org_id AND a.delivery_id = d.delivery_id AND a.attempt = d.attempts";
-
-/// An attempt from columns named with `prefix` (`""` for `webhook_attempts` itself).
-fn attempt_from_row(r: &SqliteRow, prefix: &str) -> Result<DeliveryAttempt, StoreError> {
-    let col = |name: &str| format!("{prefix}{name}");
-    Ok(DeliveryAttempt {
-        attempt: get(r, &col("attempt"))?,
-        attempted_at: ts(r, &col("attempted_at"))?,
-        status_code: get::<Option<i64>>(r, &col("status_code"))?.map(|c| c as u16),
-        latency_ms: get(r, &col("latency_ms"))?,
-        error: get(r, &col("error"))?,
-    })
-}
-
-fn delivery_from_row(r: &SqliteRow, with_last: bool) -> Result<Delivery, StoreError> {
-    let status: String = get(r, "status")?;
-    let last_attempt = match with_last && get::<Option<i64>>(r, "a_attempt")?.is_some() {
-        true => Some(attempt_from_row(r, "a_")?),
-        false => None,
-    };
-    Ok(Delivery {
-        org_id: get(r, "org_id")?,
-        delivery_id: get(r, "delivery_id")?,
-        run_id: get(r, "run_id")?,
-        event_type: get(r, "event_type")?,
-        url: get(r, "url")?,
-        status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Backend(format!("bad status {status}")))?,
-        attempts: get(r, "attempts")?,
-        next_attempt_at: opt_ts(r, "next_attempt_at")?,
-        created_at: ts(r, "created_at")?,
-        updated_at: ts(r, "updated_at")?,
-        delivered_at: opt_ts(r, "delivered_at")?,
-        last_attempt,
-    })
-}
 
 #[async_trait]
 impl DeliveryStore for SqliteStore {

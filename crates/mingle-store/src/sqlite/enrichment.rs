@@ -5,11 +5,10 @@ use mingle_core::Timestamp;
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::identity::membership_from_row;
 use super::queue::{finish_under_lease, holds_lease};
-use super::rows::{get, ts};
 use super::SqliteStore;
 use crate::models::{EnrichmentInput, Features, Lease, RunEnd};
+use crate::rows::*;
 use crate::{EnrichmentStore, StoreError};
 
 fn db(e: sqlx::Error) -> StoreError {
@@ -61,21 +60,7 @@ impl EnrichmentStore for SqliteStore {
                 .fetch_all(&self.read)
                 .await
                 .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Features {
-                    attendee_id: get(r, "attendee_id")?,
-                    input_hash: get(r, "input_hash")?,
-                    model_id: get(r, "model_id")?,
-                    goal_category: get(r, "goal_category")?,
-                    goal_score: get::<Option<f64>>(r, "goal_score")?.map(|v| v as f32),
-                    seniority: get(r, "seniority")?,
-                    function: get(r, "function")?,
-                    features: serde_json::from_str(&get::<String>(r, "features")?).map_err(StoreError::backend)?,
-                    enriched_at: ts(r, "enriched_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| features_from_row(r)).collect()
     }
 
     async fn cached_embeddings(

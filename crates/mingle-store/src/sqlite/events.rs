@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use mingle_core::cursor::Position;
 use mingle_core::Timestamp;
 
-use super::rows::*;
 use super::{after_desc, insert_error, SqliteStore};
 use crate::models::*;
+use crate::rows::*;
 use crate::{EventStore, StoreError};
 
 #[async_trait]

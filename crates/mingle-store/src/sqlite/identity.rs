@@ -4,15 +4,14 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use mingle_core::identity::{fold, Anchor, AnchorKind};
-use mingle_core::import::EventAnswers;
 use mingle_core::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::queue::finish_under_lease;
-use super::rows::{get, last_enrichment, opt_ts, parsed, ts};
 use super::SqliteStore;
 use crate::models::*;
+use crate::rows::*;
 use crate::{IdentityStore, StoreError};
 
 /// Rows per multi-row INSERT: few statements for large imports, far under SQLite's
@@ -29,87 +28,8 @@ fn json_list(v: &Option<Vec<String>>) -> Option<String> {
     v.as_ref().map(|l| serde_json::to_string(l).expect("strings serialize"))
 }
 
-fn parse_list(row: &SqliteRow, column: &str) -> Result<Option<Vec<String>>, StoreError> {
-    get::<Option<String>>(row, column)?.map(|s| serde_json::from_str(&s)).transpose().map_err(StoreError::backend)
-}
-
 fn anchors_json(anchors: &[Anchor]) -> String {
     serde_json::to_string(anchors).expect("anchors serialize")
-}
-
-fn attendee_from_row(r: &SqliteRow, anchors: Vec<Anchor>) -> Result<Attendee, StoreError> {
-    Ok(Attendee {
-        attendee_id: get(r, "attendee_id")?,
-        person_id: get(r, "person_id")?,
-        name: get(r, "name")?,
-        email: get(r, "email")?,
-        linkedin_url: get(r, "linkedin_url")?,
-        title: get(r, "title")?,
-        company: get(r, "company")?,
-        merged_into: get(r, "merged_into")?,
-        anchors,
-        created_at: ts(r, "created_at")?,
-        updated_at: ts(r, "updated_at")?,
-    })
-}
-
-pub(super) fn membership_from_row(r: &SqliteRow) -> Result<Membership, StoreError> {
-    let raw: Option<String> = get(r, "raw_data")?;
-    Ok(Membership {
-        event_id: get(r, "event_id")?,
-        attendee_id: get(r, "attendee_id")?,
-        raw_data: raw.map(|s| serde_json::from_str(&s)).transpose().map_err(StoreError::backend)?,
-        answers: EventAnswers {
-            goal: get(r, "goal")?,
-            needs: parse_list(r, "needs")?,
-            offers: parse_list(r, "offers")?,
-            interests: parse_list(r, "interests")?,
-            bio: get(r, "bio")?,
-            role_at_event: get(r, "role_at_event")?,
-            visibility: get(r, "visibility")?,
-            sessions: parse_list(r, "sessions")?,
-        },
-        onboarded_at: opt_ts(r, "onboarded_at")?,
-        joined_at: opt_ts(r, "joined_at")?,
-        created_at: ts(r, "created_at")?,
-        updated_at: ts(r, "updated_at")?,
-    })
-}
-
-fn decision_from_row(r: &SqliteRow) -> Result<Decision, StoreError> {
-    let anchors: String = get(r, "anchors")?;
-    let other_kind: Option<String> = get(r, "other_kind")?;
-    let other_id: Option<String> = get(r, "other_partner_id")?;
-    Ok(Decision {
-        decision_id: get(r, "decision_id")?,
-        attendee_id: get(r, "attendee_id")?,
-        kind: parsed(r, "kind", DecisionKind::parse)?,
-        event_id: get(r, "event_id")?,
-        run_id: get(r, "run_id")?,
-        review_id: get(r, "review_id")?,
-        anchors: serde_json::from_str(&anchors).map_err(StoreError::backend)?,
-        other: other_kind.zip(other_id).map(|(kind, partner_id)| PartyRef { kind, partner_id }),
-        reason: get(r, "reason")?,
-        created_at: ts(r, "created_at")?,
-    })
-}
-
-fn review_from_row(r: &SqliteRow) -> Result<Review, StoreError> {
-    let evidence: String = get(r, "evidence")?;
-    Ok(Review {
-        review_id: get(r, "review_id")?,
-        attendee_id: get(r, "attendee_id")?,
-        event_id: get(r, "event_id")?,
-        candidate_id: get(r, "candidate_id")?,
-        clash: get(r, "clash")?,
-        reason: get(r, "reason")?,
-        evidence: serde_json::from_str(&evidence).map_err(StoreError::backend)?,
-        status: parsed(r, "status", ReviewStatus::parse)?,
-        decision_reason: get(r, "decision_reason")?,
-        run_id: get(r, "run_id")?,
-        created_at: ts(r, "created_at")?,
-        resolved_at: opt_ts(r, "resolved_at")?,
-    })
 }
 
 /// `?, ?, ?` for `n` values.

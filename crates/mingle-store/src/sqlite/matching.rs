@@ -4,34 +4,18 @@
 use async_trait::async_trait;
 use mingle_core::parallel;
 use mingle_core::Timestamp;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::enrichment::insert_features;
 use super::identity::fetch_in;
 use super::queue::{finish_under_lease, holds_lease};
-use super::rows::{get, run_from_row};
 use super::SqliteStore;
 use crate::models::{Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, RunEnd, StoredMatch};
+use crate::rows::*;
 use crate::{MatchStore, StoreError};
 
 fn db(e: sqlx::Error) -> StoreError {
     StoreError::backend(e)
-}
-
-fn match_from_row(r: &SqliteRow) -> Result<StoredMatch, StoreError> {
-    Ok(StoredMatch {
-        a_id: get(r, "a_id")?,
-        b_id: get(r, "b_id")?,
-        match_id: get(r, "match_id")?,
-        a_rank: get(r, "a_rank")?,
-        b_rank: get(r, "b_rank")?,
-        score: serde_json::from_str(&get::<String>(r, "scores")?).map_err(StoreError::backend)?,
-    })
-}
-
-fn strings(r: &SqliteRow, column: &str) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(&get::<String>(r, column)?).map_err(StoreError::backend)
 }
 
 /// Rows per multi-row insert (SQLite binds at most 32,766 values per statement).
@@ -247,17 +231,6 @@ impl MatchStore for SqliteStore {
             ids,
         )
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MatchProfile {
-                    attendee_id: get(r, "attendee_id")?,
-                    goal: get(r, "goal")?,
-                    goal_category: get(r, "goal_category")?,
-                    needs: strings(r, "needs")?,
-                    offers: strings(r, "offers")?,
-                    sessions: strings(r, "sessions")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| profile_from_row(r)).collect()
     }
 }

@@ -12,7 +12,6 @@ mod events;
 mod identity;
 mod matching;
 mod queue;
-mod rows;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 
 use super::deliveries::enqueue_delivery;
-use super::rows::{json_text, run_from_row};
 use super::{after_desc, SqliteStore};
 use crate::models::*;
+use crate::rows::*;
 use crate::{RunStore, StoreError};
 
 #[async_trait]
