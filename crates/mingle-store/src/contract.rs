@@ -19,14 +19,20 @@ use crate::{Store, StoreError};
 pub(crate) struct Backend {
     pub name: &'static str,
     pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub(crate) async fn backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = format!("sqlite://{}", dir.path().join("contract.db").display());
     let sqlite = crate::connect(&url).await.expect("open SQLite");
-    vec![Backend { name: "sqlite", store: sqlite, _dir: dir }]
+    let mut all = vec![Backend { name: "sqlite", store: sqlite, _dir: Some(dir) }];
+    if let Ok(base) = std::env::var("MINGLE_TEST_POSTGRES_URL") {
+        let url = crate::postgres::fresh_schema_url(&base).await.expect("MINGLE_TEST_POSTGRES_URL is set but unusable");
+        let store = crate::connect(&url).await.expect("open PostgreSQL");
+        all.push(Backend { name: "postgres", store, _dir: None });
+    }
+    all
 }
 
 fn t(ms: i64) -> Timestamp {

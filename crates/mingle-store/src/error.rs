@@ -6,7 +6,7 @@ pub enum StoreError {
     #[error("a row with the same key exists")]
     Conflict,
     /// The database URL names a backend this build does not support.
-    #[error("unsupported database URL '{0}' (expected sqlite://PATH)")]
+    #[error("unsupported database URL '{0}' (expected sqlite://PATH or postgres://…)")]
     UnsupportedUrl(String),
     /// The database failed or could not be reached; the message is for logs only.
     #[error("database error: {0}")]

@@ -491,3 +491,14 @@ pub enum DeliveryNext {
     RetryAt(Timestamp),
     Failed,
 }
+
+impl DeliveryNext {
+    /// The delivery's status, next attempt and delivery time after an attempt at `now`.
+    pub fn outcome(self, now: Timestamp) -> (DeliveryStatus, Option<Timestamp>, Option<Timestamp>) {
+        match self {
+            DeliveryNext::Succeeded => (DeliveryStatus::Succeeded, None, Some(now)),
+            DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, Some(at), None),
+            DeliveryNext::Failed => (DeliveryStatus::Failed, None, None),
+        }
+    }
+}

@@ -76,6 +76,15 @@ pub(crate) fn json_object(row: &impl StoreRow, column: &str) -> Result<Map<Strin
     serde_json::from_str(&get::<String>(row, column)?).map_err(StoreError::backend)
 }
 
+/// A vector as stored: little-endian f32s.
+pub(crate) fn to_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub(crate) fn from_blob(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
 pub(crate) fn json_text(map: &Map<String, Value>) -> String {
     Value::Object(map.clone()).to_string()
 }

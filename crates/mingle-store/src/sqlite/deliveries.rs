@@ -6,7 +6,7 @@ use mingle_core::Timestamp;
 use sqlx::SqliteConnection;
 
 use super::SqliteStore;
-use crate::models::{Delivery, DeliveryAttempt, DeliveryLease, DeliveryNext, DeliveryStatus};
+use crate::models::{Delivery, DeliveryAttempt, DeliveryLease, DeliveryNext};
 use crate::rows::*;
 use crate::{DeliveryStore, StoreError};
 
@@ -73,11 +73,7 @@ impl DeliveryStore for SqliteStore {
         next: DeliveryNext,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let (status, next_at, delivered_at) = match next {
-            DeliveryNext::Succeeded => (DeliveryStatus::Succeeded, None, Some(now.millis())),
-            DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, Some(at.millis()), None),
-            DeliveryNext::Failed => (DeliveryStatus::Failed, None, None),
-        };
+        let (status, next_at, delivered_at) = next.outcome(now);
         let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
         let done = sqlx::query(
             "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,
@@ -86,8 +82,8 @@ impl DeliveryStore for SqliteStore {
         )
         .bind(status.as_str())
         .bind(attempt.attempt)
-        .bind(next_at)
-        .bind(delivered_at)
+        .bind(next_at.map(Timestamp::millis))
+        .bind(delivered_at.map(Timestamp::millis))
         .bind(now.millis())
         .bind(&lease.org_id)
         .bind(&lease.delivery_id)

@@ -15,14 +15,6 @@ fn db(e: sqlx::Error) -> StoreError {
     StoreError::backend(e)
 }
 
-fn to_blob(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-fn from_blob(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
-}
-
 #[async_trait]
 impl EnrichmentStore for SqliteStore {
     async fn enrichment_inputs(&self, org_id: &str, event_id: &str) -> Result<Vec<EnrichmentInput>, StoreError> {
