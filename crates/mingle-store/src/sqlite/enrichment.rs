@@ -52,7 +52,7 @@ impl EnrichmentStore for SqliteStore {
                 .fetch_all(&self.read)
                 .await
                 .map_err(db)?;
-        rows.iter().map(|r| features_from_row(r)).collect()
+        rows.iter().map(features_from_row).collect()
     }
 
     async fn cached_embeddings(

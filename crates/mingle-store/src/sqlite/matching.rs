@@ -231,6 +231,6 @@ impl MatchStore for SqliteStore {
             ids,
         )
         .await?;
-        rows.iter().map(|r| profile_from_row(r)).collect()
+        rows.iter().map(profile_from_row).collect()
     }
 }

@@ -101,6 +101,23 @@ pub fn serve_args(extra: &[&str]) -> ServeArgs {
     }
 }
 
+/// The backend these tests run on: SQLite in `dir`, or, with `MINGLE_TEST_BACKEND=postgres`,
+/// a fresh schema on the server `MINGLE_TEST_POSTGRES_URL` names (`scripts/test` runs the
+/// suite both ways when that is set).
+pub async fn database_url(dir: &std::path::Path) -> String {
+    if on_postgres() {
+        let base = std::env::var("MINGLE_TEST_POSTGRES_URL")
+            .expect("MINGLE_TEST_BACKEND=postgres needs MINGLE_TEST_POSTGRES_URL");
+        mingle_store::postgres::fresh_schema_url(&base).await.expect("a fresh PostgreSQL schema")
+    } else {
+        format!("sqlite://{}", dir.join("test.db").display())
+    }
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("MINGLE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
 impl TestApp {
     pub async fn new() -> Self {
         Self::with(&[]).await
@@ -108,7 +125,7 @@ impl TestApp {
 
     pub async fn with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let url = database_url(dir.path()).await;
         let store = mingle_store::connect(&url).await.expect("open store");
         let services = Services::new(store.clone());
         let a = provision(&services, "Org A").await;

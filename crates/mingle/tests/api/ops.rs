@@ -132,11 +132,25 @@ async fn docs_render_from_assets_the_binary_serves() {
 }
 
 #[tokio::test]
-async fn new_database_files_use_8_kib_pages() {
-    // A cached embedding (1.5 KiB) must fit in its table's page: with 4 KiB pages each
-    // spills to an overflow page and a match run reads its vectors twice as slowly.
+async fn the_database_has_the_properties_the_code_relies_on() {
     use sqlx::Connection;
     let app = TestApp::new().await;
+    if crate::harness::on_postgres() {
+        // IDs compare byte-wise (the cursors assume it), whatever the server's default.
+        let mut conn = sqlx::PgConnection::connect(&app.database_url).await.expect("open the test database");
+        let collations: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT table_name::text, collation_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND column_name IN ('event_id', 'run_id', 'attendee_id', 'a_id')",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("columns");
+        assert!(collations.len() > 10, "{collations:?}");
+        assert!(collations.iter().all(|(_, c)| c.as_deref() == Some("C")), "{collations:?}");
+        return;
+    }
+    // A cached embedding (1.5 KiB) must fit in its table's page: with 4 KiB pages each
+    // spills to an overflow page and a match run reads its vectors twice as slowly.
     let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await.expect("open the test database");
     let (size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(&mut conn).await.expect("page size");
     assert_eq!(size, 8192);
