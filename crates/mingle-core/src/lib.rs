@@ -16,6 +16,7 @@ pub mod import;
 pub mod matching;
 pub mod merge;
 pub mod parallel;
+pub mod rate_limit;
 pub mod run;
 pub mod scope;
 pub mod session;

@@ -31,8 +31,8 @@ fn bearer(request: &Request) -> Option<&str> {
 }
 
 fn rate_limit_headers(state: &AppState, d: &Decision) -> [(HeaderName, HeaderValue); 2] {
-    let s = state.rate_limiter.settings();
-    let policy = format!("\"default\";q={};w={}", s.burst, state.rate_limiter.window_secs());
+    let s = state.rate_limiter.policy();
+    let policy = format!("\"default\";q={};w={}", s.burst, s.window_secs());
     let current = format!("\"default\";r={};t={}", d.remaining, d.full_in_secs);
     [
         (HeaderName::from_static("ratelimit-policy"), HeaderValue::from_str(&policy).expect("ascii")),
@@ -64,7 +64,10 @@ pub async fn middleware(State(state): State<AppState>, mut request: Request, nex
         .with_details(details)
         .into_response();
     }
-    let decision = state.rate_limiter.check(&principal.service_account_id);
+    let decision = match state.rate_limiter.check(&principal.org_id, &principal.service_account_id).await {
+        Ok(d) => d,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let headers = rate_limit_headers(&state, &decision);
     if !decision.allowed {
         metrics::counter!("mingle_rate_limited_total").increment(1);

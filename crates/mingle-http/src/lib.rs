@@ -63,7 +63,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(services: Services, settings: HttpSettings) -> Self {
-        let rate_limiter = Arc::new(RateLimiter::new(settings.rate_limit));
+        let rate_limiter = Arc::new(RateLimiter::new(services.store.clone(), settings.rate_limit));
         Self { services: Arc::new(services), settings: Arc::new(settings), rate_limiter }
     }
 }

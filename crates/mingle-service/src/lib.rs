@@ -13,6 +13,7 @@ pub mod id_map;
 pub mod imports;
 pub mod matching;
 pub mod pagination;
+pub mod rate_limits;
 pub mod reviews;
 pub mod runs;
 pub mod sessions;

@@ -481,3 +481,26 @@ async fn imports_and_merges_write_what_their_plans_say() {
         assert_eq!(s.get_review("o1", "rev-1").await.unwrap().unwrap().status, ReviewStatus::Merged);
     }
 }
+
+#[tokio::test]
+async fn rate_buckets_are_written_by_compare_and_set() {
+    use mingle_core::rate_limit::Bucket;
+    for b in backends().await {
+        let s = b.store.as_ref();
+        assert_eq!(s.rate_bucket("o1", "a1").await.unwrap(), None);
+        let first = Bucket { tokens: 2.0, refilled_ms: 100 };
+        assert!(s.put_rate_bucket("o1", "a1", first, None).await.unwrap());
+        assert!(!s.put_rate_bucket("o1", "a1", first, None).await.unwrap(), "{}: created once", b.name);
+        let (read, version) = s.rate_bucket("o1", "a1").await.unwrap().expect("written");
+        assert_eq!(read, first);
+        let next = Bucket { tokens: 1.5, refilled_ms: 200 };
+        assert!(s.put_rate_bucket("o1", "a1", next, Some(version)).await.unwrap());
+        assert!(
+            !s.put_rate_bucket("o1", "a1", first, Some(version)).await.unwrap(),
+            "{}: a stale version loses",
+            b.name
+        );
+        assert_eq!(s.rate_bucket("o1", "a1").await.unwrap().map(|(b, _)| b), Some(next));
+        assert_eq!(s.rate_bucket("o2", "a1").await.unwrap(), None, "{}: per org", b.name);
+    }
+}

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use mingle_core::rate_limit::Bucket;
 use mingle_core::{RunKind, RunStatus, Timestamp};
 use serde_json::{Map, Value};
 
@@ -17,6 +18,10 @@ pub trait Store:
 {
     /// Ok when the database answers and its schema is fully migrated.
     async fn check_ready(&self) -> Result<(), StoreError>;
+
+    /// Whether several processes may serve this database at once (so state such as
+    /// rate-limit buckets must live in it rather than in one process's memory).
+    fn shared_by_processes(&self) -> bool;
 }
 
 /// Orgs, service accounts and their tokens.
@@ -44,6 +49,17 @@ pub trait AccountStore: Send + Sync + 'static {
         now: mingle_core::Timestamp,
     ) -> Result<(), StoreError>;
     async fn find_credential(&self, org_id: &str, token_id: &str) -> Result<Option<Credential>, StoreError>;
+    /// The account's rate-limit bucket with its version; `None` before its first use.
+    async fn rate_bucket(&self, org_id: &str, service_account_id: &str) -> Result<Option<(Bucket, i64)>, StoreError>;
+    /// Writes the bucket if it is still at `version` (`None`: if it has none yet);
+    /// `false` when another request wrote it first (read it again and retry).
+    async fn put_rate_bucket(
+        &self,
+        org_id: &str,
+        service_account_id: &str,
+        bucket: Bucket,
+        version: Option<i64>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Events, their sessions, and the partner-ID map.

@@ -95,4 +95,8 @@ impl Store for PgStore {
         }
         Ok(())
     }
+
+    fn shared_by_processes(&self) -> bool {
+        true
+    }
 }

@@ -1,6 +1,7 @@
 //! Orgs, service accounts and their tokens in SQLite.
 
 use async_trait::async_trait;
+use mingle_core::rate_limit::Bucket;
 use mingle_core::{Scope, Timestamp};
 
 use super::{credentials, insert_error, SqliteStore};
@@ -136,5 +137,54 @@ impl AccountStore for SqliteStore {
             .await
             .map_err(StoreError::backend)?;
         row.map(|r| credential_from_row(&r)).transpose()
+    }
+
+    async fn rate_bucket(&self, org_id: &str, service_account_id: &str) -> Result<Option<(Bucket, i64)>, StoreError> {
+        let row: Option<(f64, i64, i64)> = sqlx::query_as(
+            "SELECT tokens, refilled_at, version FROM rate_limits WHERE org_id = ? AND service_account_id = ?",
+        )
+        .bind(org_id)
+        .bind(service_account_id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(row.map(|(tokens, refilled_ms, version)| (Bucket { tokens, refilled_ms }, version)))
+    }
+
+    async fn put_rate_bucket(
+        &self,
+        org_id: &str,
+        service_account_id: &str,
+        bucket: Bucket,
+        version: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let done = match version {
+            None => {
+                sqlx::query(
+                    "INSERT INTO rate_limits (org_id, service_account_id, tokens, refilled_at, version)
+                 VALUES (?, ?, ?, ?, 1) ON CONFLICT DO NOTHING",
+                )
+                .bind(org_id)
+                .bind(service_account_id)
+                .bind(bucket.tokens)
+                .bind(bucket.refilled_ms)
+                .execute(&self.write)
+                .await
+            }
+            Some(version) => {
+                sqlx::query(
+                    "UPDATE rate_limits SET tokens = ?, refilled_at = ?, version = version + 1
+                 WHERE org_id = ? AND service_account_id = ? AND version = ?",
+                )
+                .bind(bucket.tokens)
+                .bind(bucket.refilled_ms)
+                .bind(org_id)
+                .bind(service_account_id)
+                .bind(version)
+                .execute(&self.write)
+                .await
+            }
+        };
+        Ok(done.map_err(StoreError::backend)?.rows_affected() == 1)
     }
 }

@@ -98,4 +98,8 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
+
+    fn shared_by_processes(&self) -> bool {
+        false
+    }
 }

@@ -214,10 +214,25 @@ pub struct BenchApp {
     _dir: tempfile::TempDir,
 }
 
+/// A fresh SQLite file in `dir`, or, with `MINGLE_BENCH_POSTGRES_URL` set, a fresh schema
+/// on that PostgreSQL database (the figures then say which).
+pub async fn bench_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("MINGLE_BENCH_POSTGRES_URL") {
+        Ok(base) => {
+            println!("backend: PostgreSQL ({base})");
+            mingle_store::postgres::fresh_schema_url(&base).await.expect("a fresh PostgreSQL schema")
+        }
+        Err(_) => {
+            println!("backend: SQLite");
+            format!("sqlite://{}", dir.join("bench.db").display())
+        }
+    }
+}
+
 impl BenchApp {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let url = bench_database_url(dir.path()).await;
         let store = mingle_store::connect(&url).await.unwrap();
         let services = Services::new(store);
         let org = services.accounts.create_org("Bench").await.unwrap();

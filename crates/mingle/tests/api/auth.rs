@@ -144,6 +144,31 @@ async fn rate_limit_refuses_past_the_burst_with_headers() {
 }
 
 #[tokio::test]
+async fn rate_limits_hold_across_api_servers_sharing_a_postgresql_database() {
+    let flags = ["--rate-limit-per-sec", "0.01", "--rate-limit-burst", "4"];
+    let app = TestApp::with(&flags).await;
+    // A second API server on the same database: its own store, services and router.
+    let store = mingle_store::connect(&app.database_url).await.expect("the same database");
+    let other = mingle::serve::app(mingle_service::Services::new(store), &crate::harness::serve_args(&flags));
+    let mut allowed = 0;
+    for i in 0..10 {
+        let router = if i % 2 == 0 { app.router.clone() } else { other.clone() };
+        let request = http::Request::get(format!("{BASE}/auth"))
+            .header("authorization", format!("Bearer {}", app.a.rw))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let status = tower::ServiceExt::oneshot(router, request).await.unwrap().status();
+        assert!(status == 200 || status == 429, "{status}");
+        allowed += usize::from(status == 200);
+    }
+    // PostgreSQL keeps the buckets in the database: the burst holds across both
+    // servers. SQLite serves one process, which keeps its buckets in memory: two routers
+    // in one test process each allow the burst (docs/decisions.md).
+    let expected = if crate::harness::on_postgres() { 4 } else { 8 };
+    assert_eq!(allowed, expected);
+}
+
+#[tokio::test]
 async fn authentication_comes_before_the_rate_limit() {
     let app = TestApp::with(&["--rate-limit-per-sec", "0.1", "--rate-limit-burst", "1"]).await;
     app.get("/auth", &app.a.rw).await.ok(200);

@@ -1,0 +1,57 @@
+//! Rate limits: a token bucket per service account (`mingle_core::rate_limit`). A store
+//! that one process serves (SQLite) keeps its buckets in this process's memory; a store
+//! that several API servers share (PostgreSQL) keeps them in the database, so the limit
+//! holds across servers: each request reads its bucket and writes it back with
+//! compare-and-set (two round trips; docs/benchmarks.md has the cost).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use mingle_core::rate_limit::{take, Bucket, Decision, Policy};
+use mingle_core::Timestamp;
+use mingle_store::Store;
+
+use crate::ServiceError;
+
+/// How often a request retries its compare-and-set before it is let through unlimited
+/// (contention that high means the bucket is being written many times per millisecond;
+/// refusing a request for it would be the limiter failing, not the caller).
+const CAS_TRIES: usize = 8;
+
+pub struct RateLimiter {
+    policy: Policy,
+    store: Arc<dyn Store>,
+    /// `None` when the buckets live in the database.
+    local: Option<Mutex<HashMap<String, Bucket>>>,
+}
+
+impl RateLimiter {
+    pub fn new(store: Arc<dyn Store>, policy: Policy) -> Self {
+        let local = (!store.shared_by_processes()).then(|| Mutex::new(HashMap::new()));
+        Self { policy, store, local }
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Takes one request from the account's bucket.
+    pub async fn check(&self, org_id: &str, service_account_id: &str) -> Result<Decision, ServiceError> {
+        let now = Timestamp::now().millis();
+        if let Some(local) = &self.local {
+            let mut buckets = local.lock().unwrap_or_else(|p| p.into_inner());
+            let (bucket, decision) = take(self.policy, buckets.get(service_account_id).copied(), now);
+            buckets.insert(service_account_id.to_owned(), bucket);
+            return Ok(decision);
+        }
+        for _ in 0..CAS_TRIES {
+            let read = self.store.rate_bucket(org_id, service_account_id).await?;
+            let (bucket, decision) = take(self.policy, read.map(|(b, _)| b), Timestamp::now().millis());
+            if self.store.put_rate_bucket(org_id, service_account_id, bucket, read.map(|(_, v)| v)).await? {
+                return Ok(decision);
+            }
+        }
+        tracing::warn!(service_account_id, "rate-limit bucket contended; request let through");
+        Ok(take(self.policy, None, now).1)
+    }
+}
