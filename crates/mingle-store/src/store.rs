@@ -22,6 +22,12 @@ pub trait Store:
     /// Whether several processes may serve this database at once (so state such as
     /// rate-limit buckets must live in it rather than in one process's memory).
     fn shared_by_processes(&self) -> bool;
+
+    /// Wakes `wake` whenever any process queues a run, for as long as the process lives
+    /// (PostgreSQL: `LISTEN`, reconnecting when the connection drops). A backend one
+    /// process serves has nothing to forward: its services wake the worker directly.
+    /// Workers poll as well, so a lost signal only delays a run.
+    async fn forward_run_signals(&self, wake: Arc<tokio::sync::Notify>) -> Result<(), StoreError>;
 }
 
 /// Orgs, service accounts and their tokens.

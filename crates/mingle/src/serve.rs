@@ -70,6 +70,13 @@ fn spawn_workers(
     args: &WorkerArgs,
     stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let store = services.store.clone();
+    let queued = services.queued.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.forward_run_signals(queued).await {
+            tracing::warn!(error = %e, "runs queued by other processes are found by polling only");
+        }
+    });
     let runs = services.worker(args.settings()).run(stopped.clone());
     let deliveries = services.webhook_sender(mingle_http::dto::run_object, args.sender_settings()).run(stopped);
     tokio::spawn(async move {

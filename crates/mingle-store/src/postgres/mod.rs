@@ -99,4 +99,23 @@ impl Store for PgStore {
     fn shared_by_processes(&self) -> bool {
         true
     }
+
+    async fn forward_run_signals(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> Result<(), StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await.map_err(db)?;
+        listener.listen(queue::RUNS_CHANNEL).await.map_err(db)?;
+        tokio::spawn(async move {
+            loop {
+                // `recv` reconnects by itself when the connection drops; an error here
+                // means it could not, so wait and try again (workers poll meanwhile).
+                match listener.recv().await {
+                    Ok(_) => wake.notify_waiters(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the run signal connection; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
 }

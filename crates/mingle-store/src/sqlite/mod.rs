@@ -102,4 +102,8 @@ impl Store for SqliteStore {
     fn shared_by_processes(&self) -> bool {
         false
     }
+
+    async fn forward_run_signals(&self, _wake: std::sync::Arc<tokio::sync::Notify>) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

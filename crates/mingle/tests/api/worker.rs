@@ -178,3 +178,25 @@ async fn a_run_of_a_kind_without_a_handler_fails_with_an_internal_error() {
     assert_eq!(failed["error"]["message"], "no handler for import runs");
     assert!(app.attendees(&app.a.rw, "ev").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_worker_in_another_process_is_woken_by_the_database() {
+    if !crate::harness::on_postgres() {
+        return; // SQLite is served by one process, whose services wake its worker directly.
+    }
+    let app = TestApp::with(&["--no-worker"]).await;
+    // Another process: its own store and services, and a worker that would poll only
+    // once a minute.
+    let store = mingle_store::connect(&app.database_url).await.unwrap();
+    let services = mingle_service::Services::new(store.clone());
+    store.forward_run_signals(services.queued.clone()).await.unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = WorkerSettings { poll: Duration::from_secs(60), ..WorkerSettings::default() };
+    tokio::spawn(services.worker(settings).run(stopped));
+    tokio::time::sleep(Duration::from_millis(300)).await; // it has claimed nothing and waits
+    let started = std::time::Instant::now();
+    let run_id = queue_import(&app, json!([{"attendee_id": "a1", "name": "Ann Archer"}])).await;
+    let done = app.wait_run(&app.a.rw, &run_id).await;
+    assert_eq!(done["status"], "succeeded");
+    assert!(started.elapsed() < Duration::from_secs(20), "woken, not polled: {:?}", started.elapsed());
+}
