@@ -851,3 +851,189 @@ fn sigterm_during_a_run_gives_it_back_and_the_restart_finishes_it_exactly_once()
     }
     assert_eq!(seen.len(), ROWS);
 }
+
+/// A process of the scale-out test: `mingle <args>` on the shared PostgreSQL database.
+fn spawn_on(url: &str, dir: &Path, args: &[&str]) -> Server {
+    let child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("MINGLE_DATABASE_URL", url)
+        .env("MINGLE_WEBHOOK_INSECURE", "1")
+        .env("MINGLE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mingle");
+    Server(child)
+}
+
+#[test]
+fn two_api_servers_and_two_workers_share_one_postgresql_database() {
+    let Ok(base_url) = std::env::var("MINGLE_TEST_POSTGRES_URL") else {
+        eprintln!("MINGLE_TEST_POSTGRES_URL is not set: the scale-out test needs PostgreSQL");
+        return;
+    };
+    const EVENTS: usize = 20;
+    const ATTENDEES: usize = 30;
+    let url = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(mingle_store::postgres::fresh_schema_url(&base_url))
+        .expect("a fresh schema");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = |sql: &str| -> (i64, i64) {
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+            let row: (i64, Option<i64>) = sqlx::query_as(&format!("SELECT a, b FROM ({sql}) AS q(a, b)"))
+                .fetch_one(&mut conn)
+                .await
+                .expect("query");
+            (row.0, row.1.unwrap_or(0))
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).current_dir(dir.path()).env("MINGLE_DATABASE_URL", &url).output();
+        json_of(&out.expect("run mingle"))
+    };
+    let org_id = cli(&["org", "create", "Scale", "--json"])["org_id"].as_str().unwrap().to_owned();
+    let scopes = ["service-account", "create", "--org", &org_id, "--scopes", "partner:read,partner:write", "--json"];
+    let token = cli(&scopes)["token"].as_str().unwrap().to_owned();
+
+    let limits = ["--rate-limit-per-sec", "100000", "--rate-limit-burst", "100000"];
+    let mut servers = Vec::new();
+    let mut bases = Vec::new();
+    for _ in 0..2 {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = format!("127.0.0.1:{port}");
+        servers.push(spawn_on(
+            &url,
+            dir.path(),
+            &[&["serve", "--no-worker", "--listen", &listen][..], &limits].concat(),
+        ));
+        bases.push(format!("http://{listen}"));
+    }
+    let worker = ["worker", "--run-lease-secs", "3", "--worker-concurrency", "2"];
+    let mut doomed = Some(spawn_on(&url, dir.path(), &worker));
+    let _survivor = spawn_on(&url, dir.path(), &worker);
+    for base in &bases {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !reqwest::blocking::get(format!("{base}/healthz")).is_ok_and(|r| r.status() == 200) {
+            assert!(Instant::now() < deadline, "{base} did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let receiver = Receiver::start(vec![]);
+    let client = reqwest::blocking::Client::new();
+    let api = |i: usize, path: &str| format!("{}/api/v0/partner{path}", bases[i % 2]);
+    let topics = ["payments", "robotics", "clinical trials", "retail analytics", "solar farms", "music licensing"];
+
+    // Runs of one kind for every event at once, each through either server; returns
+    // their IDs once every one has ended.
+    let round = |what: &str| -> Vec<String> {
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let tasks: Vec<_> = (0..EVENTS)
+                .map(|e| {
+                    let (client, token, receiver, api) = (&client, &token, &receiver, &api);
+                    s.spawn(move || {
+                        let hook = receiver.url(&format!("/{what}/{e}"));
+                        let (path, body) = match what {
+                            "import" => {
+                                let rows: Vec<Value> = (0..ATTENDEES)
+                                    .map(|i| {
+                                        let (t, u) = (topics[(i + e) % 6], topics[(i / 6 + e) % 6]);
+                                        json!({"attendee_id": format!("e{e}-a{i}"), "name": format!("Person {e}-{i}"),
+                                            "raw_data": {"goal": format!("Meet people working on {t}"),
+                                                "needs": [format!("partners for {t}")], "offers": [format!("advice on {u}")]}})
+                                    })
+                                    .collect();
+                                ("attendees:import", json!({"idempotency_key": format!("i{e}"), "attendees": rows, "webhook_url": hook}))
+                            }
+                            "enrichment" => ("enrichment-runs", json!({"idempotency_key": format!("e{e}"), "webhook_url": hook})),
+                            _ => ("match-runs", json!({"idempotency_key": format!("m{e}"), "top_n": 5, "webhook_url": hook})),
+                        };
+                        let url = api(e, &format!("/events/ev{e}/{path}"));
+                        let request = if what == "import" { client.put(url) } else { client.post(url) };
+                        let r = request.bearer_auth(token).json(&body).send().unwrap();
+                        assert_eq!(r.status(), 202, "{what} of ev{e}");
+                        r.json::<Value>().unwrap()["run_id"].as_str().unwrap().to_owned()
+                    })
+                })
+                .collect();
+            tasks.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        ids
+    };
+    for e in 0..EVENTS {
+        let r = client
+            .post(api(e, "/events"))
+            .bearer_auth(&token)
+            .json(&json!({"event_id": format!("ev{e}"), "title": "Ev"}));
+        assert_eq!(r.send().unwrap().status(), 201);
+    }
+    let ended = |run_id: &str, e: usize| {
+        poll_run(&client, &bases[e % 2], &token, run_id, |r| {
+            ["succeeded", "partial", "failed"].contains(&r["status"].as_str().unwrap())
+        })
+    };
+    let mut all_runs = Vec::new();
+    for (n, what) in ["import", "enrichment", "match"].into_iter().enumerate() {
+        let ids = round(what);
+        if what == "enrichment" {
+            // SIGKILL one worker while runs are being worked on (each encodes its
+            // event's texts) and, as far as the database shows, no webhook is being sent
+            // (a delivery cut off between its POST and its record would be sent again).
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let (running, sending): (i64, i64) = db(&format!(
+                    "SELECT (SELECT COUNT(*) FROM runs WHERE kind = 'enrichment' AND status = 'running'),
+                            (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending')"
+                ));
+                if running >= 2 && sending == 0 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "no moment with runs in progress and no webhook in flight");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            drop(doomed.take());
+        }
+        for (e, id) in ids.iter().enumerate() {
+            let run = ended(id, e);
+            assert_eq!(run["status"], "succeeded", "{what} of ev{e}: {run}");
+        }
+        // Every run's webhook arrives before the next round starts (so none is in flight
+        // at the SIGKILL).
+        receiver.wait_hits_blocking(EVENTS * (n + 1), Duration::from_secs(60));
+        all_runs.extend(ids);
+    }
+
+    // Every row exactly once, in every event.
+    for e in 0..EVENTS {
+        let members = list_all(&client, &bases[e % 2], &token, &format!("/events/ev{e}/attendees"));
+        let ids: std::collections::BTreeSet<String> =
+            members.iter().map(|m| m["attendee_id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!((members.len(), ids.len()), (ATTENDEES, ATTENDEES), "ev{e}");
+        let pairs = list_all(&client, &bases[(e + 1) % 2], &token, &format!("/events/ev{e}/matches"));
+        let unique: std::collections::BTreeSet<(String, String)> = pairs
+            .iter()
+            .map(|m| {
+                let (p, t) = (m["principal_attendee_id"].as_str().unwrap(), m["target_attendee_id"].as_str().unwrap());
+                (p.min(t).to_owned(), p.max(t).to_owned())
+            })
+            .collect();
+        assert_eq!(unique.len(), pairs.len(), "ev{e}: a pair listed twice");
+        assert!(pairs.len() >= ATTENDEES * 5 / 2, "ev{e}: {} pairs", pairs.len());
+    }
+    // Every webhook exactly once per webhook-id, one per run.
+    std::thread::sleep(Duration::from_secs(1));
+    let hits = receiver.hits();
+    let ids: std::collections::BTreeSet<String> = hits.iter().map(|h| h.header("webhook-id").to_owned()).collect();
+    assert_eq!((hits.len(), ids.len()), (3 * EVENTS, 3 * EVENTS), "one delivery per run, none twice");
+    let runs: std::collections::BTreeSet<String> =
+        hits.iter().map(|h| h.json()["data"]["run_id"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(runs, all_runs.iter().cloned().collect(), "every run's webhook, and no other");
+    // The kill landed mid-run: a run the dead worker held was taken over after its lease.
+    let (retried, _) = db("SELECT COUNT(*), 0::bigint FROM runs WHERE attempts > 1");
+    assert!(retried >= 1, "no run was taken over from the killed worker");
+    drop(servers);
+}
