@@ -61,6 +61,11 @@ fn one((key, value): (&str, &str)) -> Map<String, Value> {
 
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
-        ServiceError::Internal(e.to_string())
+        match e {
+            StoreError::Unsupported(message) => {
+                ServiceError::Conflict { code: "UNSUPPORTED_BY_BACKEND", message, details: Map::new() }
+            }
+            e => ServiceError::Internal(e.to_string()),
+        }
     }
 }

@@ -8,6 +8,9 @@ pub enum StoreError {
     /// The database URL names a backend this build does not support.
     #[error("unsupported database URL '{0}' (expected sqlite://PATH or postgres://…)")]
     UnsupportedUrl(String),
+    /// The backend does not do this; the message says what to use instead.
+    #[error("{0}")]
+    Unsupported(String),
     /// The database failed or could not be reached; the message is for logs only.
     #[error("database error: {0}")]
     Backend(String),

@@ -28,6 +28,10 @@ pub trait Store:
     /// process serves has nothing to forward: its services wake the worker directly.
     /// Workers poll as well, so a lost signal only delays a run.
     async fn forward_run_signals(&self, wake: Arc<tokio::sync::Notify>) -> Result<(), StoreError>;
+
+    /// Writes a consistent copy of the database to `path` while it is in use
+    /// (`Unsupported` where the database's own tools do it better).
+    async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError>;
 }
 
 /// Orgs, service accounts and their tokens.

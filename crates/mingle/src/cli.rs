@@ -36,6 +36,14 @@ pub enum Command {
     /// Inspect and redeliver webhook deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Copy the database, consistently, while mingle runs (SQLite: `VACUUM INTO` a new
+    /// file; PostgreSQL: use `pg_dump`).
+    Backup {
+        /// The file to write; it must not exist.
+        path: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +169,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Webhooks(WebhooksCommand::Redeliver { delivery_id, json }) => {
             (provision::redeliver(&services, &delivery_id).await, json)
         }
+        Command::Backup { path, json } => (provision::backup(&services, &path).await, json),
         Command::ServiceAccount(cmd) => match cmd {
             AccountCommand::Create { org, scopes, name, json } => {
                 (provision::create_service_account(&services, &org, &scopes, name.as_deref()).await, json)

@@ -166,3 +166,20 @@ pub async fn redeliver(services: &Services, delivery_id: &str) -> Result<Output,
         ),
     })
 }
+
+pub async fn backup(services: &Services, path: &std::path::Path) -> Result<Output, ServiceError> {
+    if path.exists() {
+        return Err(mingle_core::ValidationError::new(
+            "BACKUP_EXISTS",
+            "path",
+            format!("{} exists already", path.display()),
+        )
+        .into());
+    }
+    services.store.backup_to(path).await?;
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    Ok(Output {
+        json: json!({"backup": path.display().to_string(), "bytes": bytes}),
+        text: format!("Wrote a consistent copy of the database to {} ({bytes} bytes).", path.display()),
+    })
+}

@@ -1037,3 +1037,28 @@ fn two_api_servers_and_two_workers_share_one_postgresql_database() {
     assert!(retried >= 1, "no run was taken over from the killed worker");
     drop(servers);
 }
+
+#[test]
+fn backup_writes_a_consistent_copy_that_mingle_can_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (org_id, _token) = provision(dir.path());
+    let out = json_of(&mingle(dir.path(), &["backup", "copy.db", "--json"]));
+    assert_eq!(out["backup"], "copy.db");
+    assert!(out["bytes"].as_u64().unwrap() > 0);
+    let again = mingle(dir.path(), &["backup", "copy.db"]);
+    assert!(!again.status.success(), "an existing file is never overwritten");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("BACKUP_EXISTS"));
+    // The copy is a mingle database with the org in it.
+    let listed = Command::new(BIN)
+        .args(["--database-url", "sqlite://copy.db", "webhooks", "list", "--org", &org_id, "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let missing = Command::new(BIN)
+        .args(["--database-url", "sqlite://copy.db", "webhooks", "list", "--org", "no-such-org", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("ORG_NOT_FOUND"), "the copy knows which orgs exist");
+}

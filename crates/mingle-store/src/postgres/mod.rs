@@ -118,4 +118,11 @@ impl Store for PgStore {
         });
         Ok(())
     }
+
+    async fn backup_to(&self, _path: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "back up PostgreSQL with its own tools: pg_dump (or a base backup with WAL archiving); see docs/deploy.md"
+                .into(),
+        ))
+    }
 }
