@@ -13,10 +13,10 @@ use mingle_store::Store;
 
 use crate::ServiceError;
 
-/// How often a request retries its compare-and-set before it is let through unlimited
-/// (contention that high means the bucket is being written many times per millisecond;
-/// refusing a request for it would be the limiter failing, not the caller).
-const CAS_TRIES: usize = 8;
+/// How often a request retries its compare-and-set (after a short random pause) before
+/// it is refused as if the bucket were empty: under contention that high one account is
+/// sending many requests at once, and refusing one never over-spends the limit.
+const CAS_TRIES: usize = 16;
 
 pub struct RateLimiter {
     policy: Policy,
@@ -44,14 +44,22 @@ impl RateLimiter {
             buckets.insert(service_account_id.to_owned(), bucket);
             return Ok(decision);
         }
-        for _ in 0..CAS_TRIES {
+        let mut last = None;
+        for attempt in 0..CAS_TRIES {
+            if attempt > 0 {
+                // 0-2 ms, so that contending requests stop colliding.
+                let pause = rand::random::<u64>() % 2_000;
+                tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
+            }
             let read = self.store.rate_bucket(org_id, service_account_id).await?;
             let (bucket, decision) = take(self.policy, read.map(|(b, _)| b), Timestamp::now().millis());
             if self.store.put_rate_bucket(org_id, service_account_id, bucket, read.map(|(_, v)| v)).await? {
                 return Ok(decision);
             }
+            last = Some(decision);
         }
-        tracing::warn!(service_account_id, "rate-limit bucket contended; request let through");
-        Ok(take(self.policy, None, now).1)
+        tracing::warn!(service_account_id, "rate-limit bucket contended; request refused");
+        let seen = last.unwrap_or_else(|| take(self.policy, None, now).1);
+        Ok(Decision { allowed: false, remaining: 0, retry_after_secs: 1, ..seen })
     }
 }

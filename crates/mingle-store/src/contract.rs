@@ -504,3 +504,35 @@ async fn rate_buckets_are_written_by_compare_and_set() {
         assert_eq!(s.rate_bucket("o2", "a1").await.unwrap(), None, "{}: per org", b.name);
     }
 }
+
+#[tokio::test]
+async fn concurrent_claims_take_each_run_once() {
+    for b in backends().await {
+        org(b.store.as_ref(), "o1").await;
+        for i in 0..24 {
+            b.store
+                .insert_run(&run("o1", &format!("r{i:02}"), &format!("k{i}"), true, None, t(i)), None)
+                .await
+                .unwrap();
+        }
+        let claimers: Vec<_> = (0..6)
+            .map(|w| {
+                let store = b.store.clone();
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    while let Some(r) = store.claim_run(&format!("w{w}"), t(100), 60_000).await.unwrap() {
+                        mine.push(r.run_id);
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for c in claimers {
+            all.extend(c.await.unwrap());
+        }
+        all.sort();
+        let expected: Vec<String> = (0..24).map(|i| format!("r{i:02}")).collect();
+        assert_eq!(all, expected, "{}: every run claimed exactly once", b.name);
+    }
+}

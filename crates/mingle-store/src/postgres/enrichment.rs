@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::queue::{finish_under_lease, holds_lease};
-use super::{db, PgStore};
+use super::{analyze, db, last_per_key, PgStore};
 use crate::models::{EnrichmentInput, Features, Lease, RunEnd};
 use crate::rows::*;
 use crate::{EnrichmentStore, StoreError};
@@ -88,6 +88,10 @@ impl EnrichmentStore for PgStore {
         model_id: &str,
         entries: &[(String, Vec<f32>)],
     ) -> Result<(), StoreError> {
+        // In key order: two runs caching overlapping texts then wait on each other's
+        // keys in the same order instead of deadlocking.
+        let mut entries: Vec<&(String, Vec<f32>)> = entries.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut tx = self.pool.begin().await.map_err(db)?;
         for chunk in entries.chunks(ROWS) {
             let mut b =
@@ -98,7 +102,9 @@ impl EnrichmentStore for PgStore {
             b.push(" ON CONFLICT DO NOTHING");
             b.build().execute(&mut *tx).await.map_err(db)?;
         }
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(db)?;
+        analyze(&self.pool, entries.len(), "embedding_cache").await;
+        Ok(())
     }
 
     async fn save_features(
@@ -118,6 +124,7 @@ impl EnrichmentStore for PgStore {
             return Ok(false);
         }
         tx.commit().await.map_err(db)?;
+        analyze(&self.pool, features.len(), "attendee_features").await;
         Ok(true)
     }
 }
@@ -130,6 +137,8 @@ pub(super) async fn insert_features(
     event_id: &str,
     features: &[Features],
 ) -> Result<(), StoreError> {
+    let mut features: Vec<&Features> = last_per_key(features, |f| f.attendee_id.clone());
+    features.sort_unstable_by(|a, b| a.attendee_id.cmp(&b.attendee_id));
     for chunk in features.chunks(ROWS) {
         let mut b = QueryBuilder::<Postgres>::new(
             "INSERT INTO attendee_features (org_id, event_id, attendee_id, input_hash, model_id, goal_category,

@@ -11,7 +11,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::queue::finish_under_lease;
-use super::{db, limit, PgStore};
+use super::{analyze, db, last_per_key, limit, PgStore};
 use crate::models::*;
 use crate::rows::*;
 use crate::{IdentityStore, StoreError};
@@ -24,7 +24,7 @@ fn json_list(v: &Option<Vec<String>>) -> Option<String> {
 }
 
 /// Serializes the org's identity writes (imports, resolutions, merges) across processes.
-async fn lock_org(conn: &mut PgConnection, org_id: &str) -> Result<(), StoreError> {
+pub(super) async fn lock_org(conn: &mut PgConnection, org_id: &str) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(format!("mingle.identity.{org_id}"))
         .execute(conn)
@@ -159,6 +159,7 @@ async fn snapshot(
 
 /// Writes attendee records, new or changed (their anchors are written separately).
 async fn upsert_attendees(conn: &mut PgConnection, org_id: &str, attendees: &[Attendee]) -> Result<(), StoreError> {
+    let attendees = last_per_key(attendees, |a| a.attendee_id.clone());
     for chunk in attendees.chunks(BATCH) {
         let mut b = QueryBuilder::<Postgres>::new(
             "INSERT INTO attendees (org_id, attendee_id, person_id, name, email, linkedin_url, title, company,
@@ -237,7 +238,8 @@ async fn write_plan(conn: &mut PgConnection, org_id: &str, plan: &ImportPlan) ->
         b.push(" ON CONFLICT DO NOTHING");
         b.build().execute(&mut *conn).await.map_err(db)?;
     }
-    for chunk in plan.memberships.chunks(BATCH) {
+    let memberships = last_per_key(&plan.memberships, |m| (m.event_id.clone(), m.attendee_id.clone()));
+    for chunk in memberships.chunks(BATCH) {
         let mut b = QueryBuilder::<Postgres>::new(
             "INSERT INTO event_attendees (org_id, event_id, attendee_id, raw_data, goal, needs, offers, interests, bio,
                 role_at_event, visibility, sessions, onboarded_at, joined_at, created_at, updated_at) ",
@@ -363,6 +365,8 @@ impl IdentityStore for PgStore {
             return Ok(false);
         }
         tx.commit().await.map_err(db)?;
+        analyze(&self.pool, plan.attendees.len(), "attendees, attendee_anchors, event_attendees, identity_decisions")
+            .await;
         Ok(true)
     }
 

@@ -9,8 +9,9 @@ use mingle_core::{parallel, Timestamp};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::enrichment::insert_features;
+use super::identity::lock_org;
 use super::queue::{finish_under_lease, holds_lease};
-use super::{db, PgStore};
+use super::{analyze, db, PgStore};
 use crate::models::{Lease, MatchFilter, MatchProfile, MatchWrite, PageQuery, Run, RunEnd, StoredMatch};
 use crate::rows::*;
 use crate::{MatchStore, StoreError};
@@ -35,6 +36,9 @@ impl MatchStore for PgStore {
         if !holds_lease(&mut tx, lease).await? {
             return Ok(false);
         }
+        // The org's identity lock: no merge commits between reading the members and
+        // writing their pairs (a merge deletes the pairs of the attendee it retires).
+        lock_org(&mut tx, org_id).await?;
         // An attendee merged away while the run computed has left the event, and the
         // merge deleted its match rows: its pairs are not written now either.
         let members: HashSet<String> =
@@ -120,6 +124,7 @@ impl MatchStore for PgStore {
             return Ok(false);
         }
         tx.commit().await.map_err(db)?;
+        analyze(&self.pool, pairs.len(), "matches, match_profiles, match_sessions, attendee_features").await;
         Ok(true)
     }
 

@@ -13,7 +13,7 @@ use crate::models::*;
 use crate::rows::*;
 use crate::{RunStore, StoreError};
 
-/// The channel `NOTIFY` wakes workers on when a run is queued (see `PgStore::listen`).
+/// The channel `NOTIFY` wakes workers on when a run is queued (`forward_run_signals`).
 pub(super) const RUNS_CHANNEL: &str = "mingle_runs";
 
 #[async_trait]

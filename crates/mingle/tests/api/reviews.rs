@@ -177,6 +177,23 @@ async fn merge_folds_the_source_into_the_target() {
     let list = app.attendees(&app.a.rw, "ev").await;
     assert_eq!(list.len(), 1);
     assert_eq!(list["old"]["title"], "Chair");
+    // A roster that still lists both records, each changed: both rows reach the target,
+    // the later one last (on every backend).
+    let run = app
+        .import(
+            &app.a.rw,
+            "ev",
+            json!([{"attendee_id": "old", "name": "Robin Hale", "title": "Founder", "raw_data": {"goal": "hire"}},
+                   {"attendee_id": "new", "name": "Robin Hale", "title": "Partner", "raw_data": {"goal": "invest"}}]),
+        )
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let list = app.attendees(&app.a.rw, "ev").await;
+    assert_eq!(list.keys().collect::<Vec<_>>(), ["old"]);
+    assert_eq!(
+        (list["old"]["title"].as_str(), list["old"]["event"]["goal"].as_str()),
+        (Some("Partner"), Some("invest"))
+    );
 }
 
 #[tokio::test]
