@@ -536,3 +536,167 @@ async fn concurrent_claims_take_each_run_once() {
         assert_eq!(all, expected, "{}: every run claimed exactly once", b.name);
     }
 }
+
+fn pair(a: &str, b: &str, final_score: f64, ranks: (Option<i64>, Option<i64>)) -> StoredMatch {
+    let score = serde_json::from_value(json!({
+        "f": final_score, "ab": 0.5, "ba": 0.4, "no": 0.3, "on": 0.2, "c": 0.1, "v": 0.0, "g": 0.6,
+        "ia": 0.7, "ib": 0.8, "bm": {"s": 0.3, "d": "n"}, "dg": {"s": 0.2, "d": "o"},
+        "r": [{"d": "n", "n": 0, "o": 1, "s": 0.3}], "cg": null
+    }))
+    .expect("a pair score");
+    StoredMatch {
+        a_id: a.into(),
+        b_id: b.into(),
+        match_id: format!("m-{a}-{b}"),
+        a_rank: ranks.0,
+        b_rank: ranks.1,
+        score,
+    }
+}
+
+#[tokio::test]
+async fn enrichment_and_match_results_are_written_and_read_alike() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        org(s, "o1").await;
+        s.insert_event("o1", &event("ev", t(0))).await.unwrap();
+        // Members (matching writes pairs of members only): through an import.
+        s.insert_run(&run("o1", "imp", "k1", true, None, t(0)), Some("[]")).await.unwrap();
+        s.claim_run("w", t(1), 60_000).await.unwrap().expect("the import");
+        let ids = ["B", "a", "b", "c"];
+        let plan: Box<dyn FnOnce(ImportSnapshot) -> ImportPlan + Send> = Box::new(move |_| ImportPlan {
+            attendees: ids.iter().map(|i| person(i, &format!("{i}@x.example"), None, t(2))).collect(),
+            memberships: ids.iter().map(|i| membership(i, Some("hire"), t(2))).collect(),
+            ..ImportPlan::default()
+        });
+        let lease = |run_id: &str| Lease { org_id: "o1".into(), run_id: run_id.into(), owner: "w".into() };
+        assert!(s.apply_import(&lease("imp"), "ev", &SnapshotQuery::default(), plan, t(3)).await.unwrap());
+
+        // The embedding cache: written once per key, read back bit for bit.
+        let v1 = vec![0.25f32, -1.5, 3.0e-8];
+        s.save_embeddings("o1", "model", &[("h1".into(), v1.clone()), ("h2".into(), vec![1.0])]).await.unwrap();
+        s.save_embeddings("o1", "model", &[("h1".into(), vec![9.0])]).await.unwrap();
+        let mut cached = s.cached_embeddings("o1", "model", &["h1".into(), "h3".into()]).await.unwrap();
+        cached.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(cached, vec![("h1".to_owned(), v1)], "{}: first write kept, misses left out", b.name);
+        assert!(s.cached_embeddings("o2", "model", &["h1".into()]).await.unwrap().is_empty(), "{}", b.name);
+
+        // Features, replaced per attendee, listed by attendee ID (byte-wise).
+        let features = |id: &str, hash: &str| Features {
+            attendee_id: id.into(),
+            input_hash: hash.into(),
+            model_id: "model".into(),
+            goal_category: Some("hiring".into()),
+            goal_score: Some(0.75),
+            seniority: None,
+            function: Some("engineering".into()),
+            features: json!({"goal": "hire"}),
+            enriched_at: t(4),
+        };
+        s.insert_run(&run("o1", "enr", "k2", true, None, t(4)), None).await.unwrap();
+        s.claim_run("w", t(4), 60_000).await.unwrap().expect("the enrichment");
+        let written = [features("b", "x1"), features("B", "x2")];
+        let progress = Map::new();
+        assert!(s.save_features(&lease("enr"), "ev", &written, &progress, t(5)).await.unwrap());
+        let read = s.event_features("o1", "ev").await.unwrap();
+        assert_eq!(read, vec![features("B", "x2"), features("b", "x1")], "{}", b.name);
+
+        // A match run's results.
+        let mut match_run = run("o1", "mr", "k3", true, None, t(6));
+        match_run.kind = RunKind::Match;
+        s.insert_run(&match_run, None).await.unwrap();
+        s.claim_run("w", t(6), 60_000).await.unwrap().expect("the match run");
+        let profile = |id: &str, goal: &str, sessions: &[&str]| MatchProfile {
+            attendee_id: id.into(),
+            goal: Some(goal.into()),
+            goal_category: Some("hiring".into()),
+            needs: vec!["a need".into()],
+            offers: vec![],
+            sessions: sessions.iter().map(|x| x.to_string()).collect(),
+        };
+        let pairs = vec![
+            pair("B", "a", 0.9, (Some(1), Some(2))),
+            pair("a", "b", 0.9, (Some(1), None)),
+            pair("B", "b", 0.5, (None, Some(1))),
+            pair("b", "c", 0.7, (Some(2), Some(1))),
+            pair("a", "gone", 0.99, (Some(1), Some(1))),
+        ];
+        let write = MatchWrite {
+            features: vec![features("c", "x3")],
+            profiles: vec![
+                profile("B", "Hire Rust engineers", &["s2", "s1"]),
+                profile("a", "Find investors", &["s1"]),
+                profile("b", "hire a designer", &["s1"]),
+                profile("c", "Learn", &[]),
+            ],
+            pairs,
+            progress: Map::new(),
+            snapshot_metadata: json!({"top_n": 2}).as_object().unwrap().clone(),
+            version_metadata: json!({"v": 1}).as_object().unwrap().clone(),
+        };
+        assert!(s.save_matches(&lease("mr"), "ev", &write, t(7)).await.unwrap());
+        let latest = s.latest_match_run("o1", "ev").await.unwrap().expect("the run with results");
+        assert_eq!(
+            (latest.run_id.as_str(), latest.progress["matches_written"].as_i64()),
+            ("mr", Some(4)),
+            "{}: non-members' pairs are not written",
+            b.name
+        );
+        assert_eq!(latest.snapshot_metadata["top_n"], 2);
+        let key = |m: &StoredMatch| (m.a_id.clone(), m.b_id.clone());
+        let listed: Vec<(String, String)> = s
+            .event_matches("o1", "mr", &MatchFilter::default(), &page(None, 10))
+            .await
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        let expected = [("B", "a"), ("a", "b"), ("b", "c"), ("B", "b")].map(|(x, y)| (x.to_owned(), y.to_owned()));
+        assert_eq!(listed, expected, "{}: by score, then IDs byte-wise", b.name);
+        let after = Position { key: 900_000, id: "B\u{1f}a".into() };
+        let next: Vec<(String, String)> = s
+            .event_matches("o1", "mr", &MatchFilter::default(), &PageQuery { after: Some(after), limit: 2 })
+            .await
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        assert_eq!(next, expected[1..3].to_vec(), "{}: the page after (0.9, B·a)", b.name);
+        let in_s2 = MatchFilter { session_id: Some("s1".into()), goal: None };
+        let both_in_s1: Vec<(String, String)> =
+            s.event_matches("o1", "mr", &in_s2, &page(None, 10)).await.unwrap().iter().map(key).collect();
+        assert_eq!(both_in_s1, [("B", "a"), ("a", "b"), ("B", "b")].map(|(x, y)| (x.to_owned(), y.to_owned())));
+        let goal = MatchFilter { session_id: None, goal: Some("designer".into()) };
+        let designer: Vec<(String, String)> =
+            s.event_matches("o1", "mr", &goal, &page(None, 10)).await.unwrap().iter().map(key).collect();
+        assert_eq!(
+            designer,
+            [("a", "b"), ("b", "c"), ("B", "b")].map(|(x, y)| (x.to_owned(), y.to_owned())),
+            "{}",
+            b.name
+        );
+        let mut of_b: Vec<(String, String)> =
+            s.attendee_matches("o1", "mr", "b").await.unwrap().iter().map(key).collect();
+        of_b.sort();
+        assert_eq!(
+            of_b,
+            [("B", "b"), ("b", "c")].map(|(x, y)| (x.to_owned(), y.to_owned())),
+            "{}: pairs where b ranks the other",
+            b.name
+        );
+        let one = s.get_match("o1", "mr", "b", "a").await.unwrap().expect("either order");
+        assert_eq!((one.a_id.as_str(), one.b_id.as_str(), one.a_rank, one.b_rank), ("a", "b", Some(1), None));
+        assert_eq!(one.score, write.pairs[1].score, "{}: scores round-trip", b.name);
+        let mut profiles = s.match_profiles("o1", "mr", &["B".into(), "c".into()]).await.unwrap();
+        profiles.sort_by(|x, y| x.attendee_id.cmp(&y.attendee_id));
+        assert_eq!(profiles[0].sessions, ["s1", "s2"], "{}: sessions in ID order", b.name);
+        assert_eq!(profiles[1].sessions, Vec::<String>::new());
+        assert_eq!(profiles[1].goal.as_deref(), Some("Learn"));
+        assert_eq!(
+            s.event_features("o1", "ev").await.unwrap().len(),
+            3,
+            "{}: the run's features written with it",
+            b.name
+        );
+    }
+}
