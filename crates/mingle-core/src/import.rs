@@ -322,6 +322,22 @@ fn check_raw_data(value: Option<&Value>, i: usize, id: &str) -> Result<(), Valid
                     format!("attendees[{i}].raw_data.{key} must be {}.", kind.describe()),
                 ));
             }
+            let strings: Vec<&str> = match v {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            if strings.into_iter().any(crate::validate::has_control_characters) {
+                return Err(row_error(
+                    CODE,
+                    &format!("raw_data.{key}"),
+                    i,
+                    Some(id),
+                    format!(
+                        "attendees[{i}].raw_data.{key} must not contain control characters other than tab and line breaks."
+                    ),
+                ));
+            }
         }
     }
     Ok(())

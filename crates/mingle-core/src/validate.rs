@@ -107,11 +107,25 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// A string field of at most `max_chars` Unicode scalar values.
+/// Whether `s` holds a control character other than tab and line breaks (U+0000 among
+/// them, which PostgreSQL cannot store in text).
+pub fn has_control_characters(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// A string field of at most `max_chars` Unicode scalar values, without control
+/// characters other than tab and line breaks.
 pub fn text(value: &Value, name: &str, max_chars: usize, code: &'static str) -> Result<String, ValidationError> {
     let Value::String(s) = value else {
         return Err(ValidationError::new(code, name, format!("'{name}' must be a string.")));
     };
+    if has_control_characters(s) {
+        return Err(ValidationError::new(
+            code,
+            name,
+            format!("'{name}' must not contain control characters other than tab and line breaks."),
+        ));
+    }
     let len = s.chars().count();
     if len > max_chars {
         return Err(ValidationError::new(

@@ -224,3 +224,25 @@ async fn context_errors_in_order() {
     let ctx = app.get("/events/ctx/context", &app.a.rw).await.ok(200).clone();
     assert_eq!(ctx["context"]["objectives"], Value::Null, "rejected updates wrote nothing");
 }
+
+#[tokio::test]
+async fn control_characters_are_refused_before_anything_is_written() {
+    // U+0000 cannot be stored in PostgreSQL text at all; every backend refuses control
+    // characters other than tab and line breaks, with the field's code.
+    let app = TestApp::new().await;
+    let r = app.post("/events", &app.a.rw, &json!({"event_id": "ev", "title": "a\u{0}b"})).await;
+    r.err(400, "INVALID_TITLE");
+    app.post("/events", &app.a.rw, &json!({"event_id": "ev", "title": "bell\u{7}"})).await.err(400, "INVALID_TITLE");
+    app.get("/events/ev", &app.a.rw).await.err(404, "EVENT_NOT_FOUND");
+    app.post("/events", &app.a.rw, &json!({"event_id": "ev", "title": "Two\nlines\tand a tab"})).await.ok(201);
+    let import = |rows: serde_json::Value| json!({"idempotency_key": "k", "attendees": rows});
+    let r = app
+        .put("/events/ev/attendees:import", &app.a.rw, &import(json!([{"attendee_id": "a1", "name": "Ann\u{0}"}])))
+        .await;
+    r.err(400, "INVALID_ATTENDEE_NAME");
+    let rows = json!([{"attendee_id": "a1", "name": "Ann", "raw_data": {"needs": ["fine", "not\u{0}fine"]}}]);
+    let r = app.put("/events/ev/attendees:import", &app.a.rw, &import(rows)).await;
+    r.err(400, "INVALID_ATTENDEE_RAW_DATA");
+    assert_eq!(r.field(), "raw_data.needs");
+    assert!(app.attendees(&app.a.rw, "ev").await.is_empty(), "nothing was written");
+}
