@@ -36,12 +36,79 @@ impl ValidationError {
     }
 }
 
-/// Parses a request body that must be a JSON object (`INVALID_JSON` otherwise).
+/// Parses a request body that must be a JSON object (`INVALID_JSON` otherwise). An
+/// object that names a key twice, at any depth, is refused too: with the last value
+/// silently winning, a client's typo or a proxy's merge would change the request
+/// unseen.
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ValidationError> {
-    match serde_json::from_slice::<Value>(body) {
+    match serde_json::from_slice::<Strict>(body).map(|s| s.0) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ValidationError::general("INVALID_JSON", "The request body must be a JSON object.")),
         Err(e) => Err(ValidationError::general("INVALID_JSON", format!("The request body is not valid JSON: {e}."))),
+    }
+}
+
+/// A JSON value whose objects name each key once; parsed in one pass.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let Strict(value) = access.next_value()?;
+            if map.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("the key '{key}' appears twice in one object")));
+            }
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
     }
 }
 
@@ -220,6 +287,15 @@ mod tests {
         assert_eq!(parse_object(b"[]").unwrap_err().code, "INVALID_JSON");
         assert_eq!(parse_object(b"{").unwrap_err().code, "INVALID_JSON");
         assert_eq!(parse_object(b"").unwrap_err().code, "INVALID_JSON");
+        let twice = parse_object(br#"{"a": {"b": 1, "b": 2}}"#).unwrap_err();
+        assert_eq!(twice.code, "INVALID_JSON");
+        assert!(twice.message.contains("'b' appears twice"), "{}", twice.message);
+        let nested =
+            parse_object(br#"{"a": [1, 2.5, null, true, "x", {"k": -3}], "b": 18446744073709551615}"#).unwrap();
+        assert_eq!(
+            Value::Object(nested),
+            serde_json::json!({"a": [1, 2.5, null, true, "x", {"k": -3}], "b": 18446744073709551615u64})
+        );
     }
 
     #[test]

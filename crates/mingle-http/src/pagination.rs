@@ -28,11 +28,15 @@ impl ListQuery {
         let Some(raw) = self.get("limit") else {
             return Ok(DEFAULT_LIMIT);
         };
-        raw.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+        // Digits only (Rust would also read `+5`), and given once.
+        let once = self.pairs.iter().filter(|(k, _)| k == "limit").count() == 1;
+        let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+        let parsed = (once && digits).then(|| raw.parse::<u32>().ok()).flatten();
+        parsed.filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
             let mut e = ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_LIMIT",
-                format!("'limit' must be an integer from 1 to {MAX_LIMIT}."),
+                format!("'limit' must be an integer from 1 to {MAX_LIMIT}, given once."),
             );
             e.details = Some(field("limit"));
             e

@@ -246,3 +246,18 @@ async fn control_characters_are_refused_before_anything_is_written() {
     assert_eq!(r.field(), "raw_data.needs");
     assert!(app.attendees(&app.a.rw, "ev").await.is_empty(), "nothing was written");
 }
+
+#[tokio::test]
+async fn a_repeated_key_or_an_unusual_limit_is_refused() {
+    let app = TestApp::new().await;
+    let r = app.post_raw("/events", &app.a.rw, r#"{"event_id": "ev", "title": "One", "title": "Two"}"#).await;
+    r.err(400, "INVALID_JSON");
+    assert!(r.body["message"].as_str().unwrap().contains("'title' appears twice"), "{:?}", r.body);
+    app.get("/events/ev", &app.a.rw).await.err(404, "EVENT_NOT_FOUND");
+    app.event(&app.a.rw, "ev").await;
+    for query in ["limit=+5", "limit=5&limit=6", "limit=05x", "limit=", "limit=-1"] {
+        app.get(&format!("/events?{query}"), &app.a.rw).await.err(400, "INVALID_LIMIT");
+    }
+    let page = app.get("/events?limit=05", &app.a.rw).await.ok(200).clone();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "leading zeros are digits");
+}
