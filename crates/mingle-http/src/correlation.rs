@@ -18,6 +18,11 @@ use crate::metrics::RouteTemplate;
 
 pub const HEADER: &str = "x-correlation-id";
 
+/// The request's method, left on its response for the wrapper around the router (which
+/// sees only responses).
+#[derive(Clone)]
+pub struct RequestMethod(pub axum::http::Method);
+
 tokio::task_local! {
     static CORRELATION_ID: String;
 }
@@ -55,7 +60,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !is_json && (response.status().is_client_error() || response.status().is_server_error()) {
-        let mut enveloped = ApiError::for_status(response.status()).into_response_with(cid.clone());
+        let mut enveloped = ApiError::for_status(response.status(), &path).into_response_with(cid.clone());
         // Keep what the framework said beyond the body (e.g. `Allow` on a 405).
         for name in [header::ALLOW, header::RETRY_AFTER] {
             if let Some(v) = response.headers().get(&name) {
@@ -67,6 +72,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&cid) {
         response.headers_mut().insert(HEADER, v);
     }
+    response.extensions_mut().insert(RequestMethod(method.clone()));
     let route = route.as_deref().unwrap_or("unmatched");
     let status = response.status().as_u16();
     let elapsed = started.elapsed();

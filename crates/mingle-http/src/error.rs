@@ -116,8 +116,17 @@ impl ApiError {
         self
     }
 
-    pub fn route_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND", "No such route. Partner routes live under /api/v0/partner.")
+    /// `404 ROUTE_NOT_FOUND` for `path`; the hint fits where the caller is.
+    pub fn route_not_found(path: &str) -> Self {
+        let under_base = [crate::BASE_PATH, crate::ALIAS_PATH]
+            .iter()
+            .any(|base| path == *base || path.starts_with(&format!("{base}/")));
+        let message = if under_base {
+            "No such partner route; the routes are listed in /api/v0/partner/openapi.json."
+        } else {
+            "No such route. Partner routes live under /api/v0/partner."
+        };
+        Self::new(StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND", message)
     }
 
     pub fn method_not_allowed() -> Self {
@@ -167,9 +176,9 @@ impl ApiError {
         )
     }
 
-    pub fn for_status(status: StatusCode) -> Self {
+    pub fn for_status(status: StatusCode, path: &str) -> Self {
         match status {
-            StatusCode::NOT_FOUND => Self::route_not_found(),
+            StatusCode::NOT_FOUND => Self::route_not_found(path),
             StatusCode::METHOD_NOT_ALLOWED => Self::method_not_allowed(),
             StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(0),
             StatusCode::SERVICE_UNAVAILABLE => {

@@ -74,7 +74,7 @@ pub fn router(state: AppState) -> Router {
     metrics::install();
     let (partner, api) = routes::partner_routes(&state).split_for_parts();
     let api = openapi::finish(api);
-    Router::new()
+    let app = Router::new()
         .nest(BASE_PATH, partner.clone())
         .nest(ALIAS_PATH, partner)
         .route("/healthz", get(ops::healthz))
@@ -82,12 +82,38 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .merge(SwaggerUi::new("/docs").url(format!("{BASE_PATH}/openapi.json"), api))
         .route_layer(from_fn(metrics::route_template))
-        .fallback(|| async { ApiError::route_not_found() })
+        .fallback(|uri: axum::extract::OriginalUri| async move { ApiError::route_not_found(uri.path()) })
         // Bodies are limited by our own extractor, which answers with the envelope.
         .layer(DefaultBodyLimit::disable())
         .layer(from_fn_with_state(state.clone(), request_timeout))
         .layer(from_fn(correlation::middleware))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router: a route's `Allow` header is set outside the layers above.
+    Router::new().fallback_service(tower::ServiceBuilder::new().map_response(options_answer).service(app))
+}
+
+/// OPTIONS on a route answers `204` with the methods it allows (plus OPTIONS), before
+/// authentication like a 405: the router, which has no OPTIONS handlers, answered 405
+/// with them in `Allow`.
+fn options_answer(response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    let allow = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok());
+    let is_options =
+        response.extensions().get::<correlation::RequestMethod>().is_some_and(|m| m.0 == axum::http::Method::OPTIONS);
+    match allow {
+        Some(allow) if is_options && response.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            let mut answer = axum::response::Response::new(axum::body::Body::empty());
+            *answer.status_mut() = StatusCode::NO_CONTENT;
+            if let Ok(v) = header::HeaderValue::from_str(&format!("{allow},OPTIONS")) {
+                answer.headers_mut().insert(header::ALLOW, v);
+            }
+            if let Some(cid) = response.headers().get(correlation::HEADER) {
+                answer.headers_mut().insert(correlation::HEADER, cid.clone());
+            }
+            answer
+        }
+        _ => response,
+    }
 }
 
 /// Answers `503 UNAVAILABLE` when a request outlives `request_timeout`; dropping its

@@ -9,9 +9,32 @@ use crate::harness::{TestApp, BASE};
 #[tokio::test]
 async fn unknown_routes_are_404_before_authentication() {
     let app = TestApp::new().await;
-    for path in ["/nope", "/api/v0/partner/nope", "/api/v0/partner/events/x/y/z", "/api/v1/partner/events"] {
-        app.request(Method::GET, path, None, None).await.err(404, "ROUTE_NOT_FOUND");
+    for path in
+        ["/nope", "/api/v0/partner/nope", "/api/v0/partner/events/x/y/z", "/api/v1/partner/events", "/v0/partner/x"]
+    {
+        let r = app.request(Method::GET, path, None, None).await;
+        r.err(404, "ROUTE_NOT_FOUND");
+        let message = r.body["message"].as_str().unwrap();
+        // The hint fits where the caller is: a path under the base gets the list of
+        // routes, not "partner routes live under" the base it is already under.
+        let under_base = path.starts_with("/api/v0/partner/") || path.starts_with("/v0/partner/");
+        assert_eq!(message.contains("openapi.json"), under_base, "{path}: {message}");
+        assert_eq!(message.contains("live under"), !under_base, "{path}: {message}");
     }
+}
+
+#[tokio::test]
+async fn options_answers_204_with_the_allowed_methods() {
+    let app = TestApp::new().await;
+    for (path, allow) in [("/events", "GET,HEAD,OPTIONS,POST"), ("/events/ev-1", "GET,HEAD,OPTIONS")] {
+        let r = app.request(Method::OPTIONS, &format!("{BASE}{path}"), None, None).await;
+        assert_eq!(r.status, 204, "{path}: {:?} {:?}", r.headers, r.body);
+        let mut got: Vec<_> = r.headers["allow"].to_str().unwrap().split(',').map(str::trim).collect();
+        got.sort();
+        assert_eq!(got.join(","), allow);
+        assert!(r.headers.contains_key("x-correlation-id"));
+    }
+    app.request(Method::OPTIONS, "/nope", None, None).await.err(404, "ROUTE_NOT_FOUND");
 }
 
 #[tokio::test]
