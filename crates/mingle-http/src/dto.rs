@@ -411,6 +411,9 @@ pub struct DecisionItem {
     pub anchors: Vec<AnchorItem>,
     pub other: Option<PartnerRef>,
     pub reason: String,
+    /// On `review_resolved` items: the decision taken (`accept`, `reject` or `distinct`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
     pub review_id: Option<String>,
     pub run_id: Option<String>,
     pub created_at: String,
@@ -425,6 +428,7 @@ impl From<Decision> for DecisionItem {
             anchors: d.anchors.into_iter().map(|a| AnchorItem { kind: a.kind.as_str(), value: a.value }).collect(),
             other: d.other.map(|o| PartnerRef { kind: o.kind, partner_id: o.partner_id }),
             reason: d.reason,
+            decision: d.verdict,
             review_id: d.review_id,
             run_id: d.run_id,
             created_at: ts(d.created_at),

@@ -35,6 +35,9 @@ pub enum ErrorCode {
     ACCOUNT_DISABLED,
     INSUFFICIENT_SCOPE,
     PARTNER_ORG_REQUIRED,
+    /// In the public catalogue: a token that is not an org service-account key. Every
+    /// token mingle issues is one, so mingle never answers it today.
+    SERVICE_ACCOUNT_REQUIRED,
     PARTNER_RATE_LIMIT_EXCEEDED,
     REQUEST_TIMEOUT,
     INVALID_JSON,

@@ -41,7 +41,7 @@ pub fn finish(routes: OpenApi) -> OpenApi {
             let r = &mut op.responses.responses;
             for (status, text) in [
                 ("401", "UNAUTHORIZED (missing, unknown or revoked token), ACCOUNT_DISABLED"),
-                ("403", "INSUFFICIENT_SCOPE (details.required_scope), PARTNER_ORG_REQUIRED"),
+                ("403", "INSUFFICIENT_SCOPE (details.required_scope), PARTNER_ORG_REQUIRED, SERVICE_ACCOUNT_REQUIRED"),
                 ("429", "PARTNER_RATE_LIMIT_EXCEEDED (with Retry-After)"),
                 ("500", "INTERNAL_ERROR"),
             ] {

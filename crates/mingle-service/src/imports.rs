@@ -188,6 +188,7 @@ impl DecisionContext<'_> {
             anchors,
             other: other.map(|o| PartyRef { kind: "attendee".into(), partner_id: o.to_owned() }),
             reason: reason.to_owned(),
+            verdict: None,
             created_at: self.now,
         }
     }

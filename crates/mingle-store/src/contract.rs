@@ -394,6 +394,7 @@ fn decision(id: &str, attendee: &str, kind: DecisionKind, at: Timestamp) -> Deci
         anchors: vec![],
         other: None,
         reason: format!("{} {attendee}", kind.as_str()),
+        verdict: None,
         created_at: at,
     }
 }

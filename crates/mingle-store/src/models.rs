@@ -205,6 +205,8 @@ pub struct Decision {
     pub anchors: Vec<Anchor>,
     pub other: Option<PartyRef>,
     pub reason: String,
+    /// For `review_resolved`: the decision taken (`accept`, `reject` or `distinct`).
+    pub verdict: Option<String>,
     pub created_at: Timestamp,
 }
 

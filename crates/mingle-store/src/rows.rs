@@ -264,6 +264,7 @@ pub(crate) fn decision_from_row(r: &impl StoreRow) -> Result<Decision, StoreErro
         anchors: serde_json::from_str(&anchors).map_err(StoreError::backend)?,
         other: other_kind.zip(other_id).map(|(kind, partner_id)| PartyRef { kind, partner_id }),
         reason: get(r, "reason")?,
+        verdict: get(r, "verdict")?,
         created_at: ts(r, "created_at")?,
     })
 }

@@ -305,7 +305,7 @@ async fn insert_decisions(conn: &mut SqliteConnection, org_id: &str, decisions: 
     for chunk in decisions.chunks(BATCH) {
         let mut b = QueryBuilder::<Sqlite>::new(
             "INSERT INTO identity_decisions (org_id, attendee_id, decision_id, kind, event_id, run_id, review_id, anchors,
-                other_kind, other_partner_id, reason, created_at) ",
+                other_kind, other_partner_id, reason, verdict, created_at) ",
         );
         b.push_values(chunk, |mut row, d| {
             row.push_bind(org_id)
@@ -319,6 +319,7 @@ async fn insert_decisions(conn: &mut SqliteConnection, org_id: &str, decisions: 
                 .push_bind(d.other.as_ref().map(|o| o.kind.clone()))
                 .push_bind(d.other.as_ref().map(|o| o.partner_id.clone()))
                 .push_bind(&d.reason)
+                .push_bind(&d.verdict)
                 .push_bind(d.created_at.millis());
         });
         b.build().execute(&mut *conn).await.map_err(db)?;

@@ -111,6 +111,7 @@ async fn openapi_is_3_1_and_lists_every_route() {
         "INVALID_TOP_N",
         "MATCH_RUN_NOT_FOUND",
         "MATCH_NOT_FOUND",
+        "SERVICE_ACCOUNT_REQUIRED",
     ] {
         assert!(codes.contains(&code), "{code}");
     }

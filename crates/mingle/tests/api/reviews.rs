@@ -71,6 +71,8 @@ async fn accept_links_and_leaves_the_queue() {
     let h = app.history(&app.a.rw, "ev", "new").await;
     assert_eq!(h.iter().map(|d| d["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["review_resolved", "review_opened"]);
     assert_eq!(h[0]["reason"], "Confirmed by CRM owner.");
+    assert_eq!(h[0]["decision"], "accept", "the item says which decision was taken");
+    assert!(h[1].get("decision").is_none(), "only review_resolved items carry one");
     assert_eq!(h[0]["other"]["partner_id"], "old");
     // Resolving again: the review is gone.
     app.post(&format!("/review-queue/{id}/resolve"), &app.a.rw, &json!({"decision": "reject"}))
@@ -100,6 +102,8 @@ async fn reject_and_distinct_keep_a_person_of_its_own() {
         )
         .await;
     assert_eq!(r.ok(200)["minted"], true);
+    assert_eq!(app.history(&app.a.rw, "ev", "new").await[0]["decision"], "reject");
+    assert_eq!(app.history(&app.a.rw, "ev2", "new2").await[0]["decision"], "distinct");
     // A distinct pair is never raised again: re-importing changes nothing.
     app.import(&app.a.rw, "ev2", json!([{"attendee_id": "new2", "name": "Casey Moss", "email": "old2@example.com"}]))
         .await;
