@@ -234,7 +234,7 @@ fn parse_rows(rows: Vec<Value>) -> Result<Vec<AttendeeRow>, ValidationError> {
                             .map_err(|e| err(e.message.trim_start_matches('\'').replacen('\'', "", 1)))?,
                     ),
                 };
-                if required && parsed.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                if required && parsed.as_deref().is_some_and(crate::validate::is_blank) {
                     return Err(err(format!("{name} must not be blank.")));
                 }
                 out.push(parsed);

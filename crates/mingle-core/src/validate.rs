@@ -143,7 +143,7 @@ impl<'a> Fields<'a> {
     pub fn required_text(&self, name: &str, max_chars: usize, code: &'static str) -> Result<String, ValidationError> {
         let value = self.get(name).ok_or_else(|| ValidationError::new(code, name, format!("'{name}' is required.")))?;
         let s = text(value, name, max_chars, code)?;
-        if s.trim().is_empty() {
+        if is_blank(&s) {
             return Err(ValidationError::new(code, name, format!("'{name}' must not be blank.")));
         }
         Ok(s)
@@ -172,6 +172,14 @@ impl<'a> Fields<'a> {
             Some(_) => Err(ValidationError::new(code, name, format!("'{name}' must be a JSON object."))),
         }
     }
+}
+
+/// Whether `s` shows nothing: only whitespace and invisible format characters
+/// (zero-width spaces and joiners, the word joiner, the byte-order mark, soft hyphens).
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
+    })
 }
 
 /// Whether `s` holds a control character other than tab and line breaks (U+0000 among
@@ -253,6 +261,12 @@ mod tests {
         assert_eq!(f.optional_text("c", 5, "X").unwrap().as_deref(), Some("héllo"));
         assert!(f.optional_text("c", 4, "X").is_err());
         assert_eq!(f.required_text("a", 10, "X").unwrap_err().details["field"], "a");
+    }
+
+    #[test]
+    fn invisible_text_is_blank() {
+        assert!(is_blank("\u{200B}\u{200B} \u{FEFF}\t"));
+        assert!(!is_blank("\u{200B}a"));
     }
 
     #[test]

@@ -234,10 +234,16 @@ async fn control_characters_are_refused_before_anything_is_written() {
     r.err(400, "INVALID_TITLE");
     app.post("/events", &app.a.rw, &json!({"event_id": "ev", "title": "bell\u{7}"})).await.err(400, "INVALID_TITLE");
     app.get("/events/ev", &app.a.rw).await.err(404, "EVENT_NOT_FOUND");
+    let invisible = json!({"event_id": "ev", "title": "\u{200B}\u{200B}\u{FEFF} "});
+    app.post("/events", &app.a.rw, &invisible).await.err(400, "INVALID_TITLE");
     app.post("/events", &app.a.rw, &json!({"event_id": "ev", "title": "Two\nlines\tand a tab"})).await.ok(201);
     let import = |rows: serde_json::Value| json!({"idempotency_key": "k", "attendees": rows});
     let r = app
         .put("/events/ev/attendees:import", &app.a.rw, &import(json!([{"attendee_id": "a1", "name": "Ann\u{0}"}])))
+        .await;
+    r.err(400, "INVALID_ATTENDEE_NAME");
+    let r = app
+        .put("/events/ev/attendees:import", &app.a.rw, &import(json!([{"attendee_id": "a1", "name": "\u{200B}"}])))
         .await;
     r.err(400, "INVALID_ATTENDEE_NAME");
     let rows = json!([{"attendee_id": "a1", "name": "Ann", "raw_data": {"needs": ["fine", "not\u{0}fine"]}}]);
