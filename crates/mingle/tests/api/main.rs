@@ -19,5 +19,6 @@ mod pagination;
 mod reviews;
 mod runs;
 mod sessions;
+mod tenancy;
 mod webhooks;
 mod worker;
