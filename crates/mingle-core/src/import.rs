@@ -286,6 +286,22 @@ fn parse_rows(rows: Vec<Value>) -> Result<Vec<AttendeeRow>, ValidationError> {
     Ok(out)
 }
 
+/// How deep `raw_data` may nest (the object itself is depth 1).
+pub const MAX_RAW_DATA_DEPTH: usize = 16;
+/// Most entries of each of `needs`, `offers` and `interests`, and the longest entry.
+pub const MAX_ANSWERS: usize = 50;
+pub const MAX_ANSWER_CHARS: usize = 1_000;
+/// Most sessions one attendee attends.
+pub const MAX_SESSIONS: usize = 500;
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 fn check_raw_data(value: Option<&Value>, i: usize, id: &str) -> Result<(), ValidationError> {
     const CODE: &str = "INVALID_ATTENDEE_RAW_DATA";
     let map = match value {
@@ -311,6 +327,16 @@ fn check_raw_data(value: Option<&Value>, i: usize, id: &str) -> Result<(), Valid
             format!("attendees[{i}].raw_data must be at most {MAX_METADATA_BYTES} bytes serialized ({size} given)."),
         ));
     }
+    let levels = 1 + map.values().map(depth).max().unwrap_or(0);
+    if levels > MAX_RAW_DATA_DEPTH {
+        return Err(row_error(
+            CODE,
+            "raw_data",
+            i,
+            Some(id),
+            format!("attendees[{i}].raw_data nests {levels} levels deep; at most {MAX_RAW_DATA_DEPTH} are accepted."),
+        ));
+    }
     for (key, kind) in RAW_KEYS {
         if let Some(v) = map.get(key) {
             if !kind.accepts(v) {
@@ -327,6 +353,36 @@ fn check_raw_data(value: Option<&Value>, i: usize, id: &str) -> Result<(), Valid
                 Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
                 _ => vec![],
             };
+            // Lists are bounded entry by entry; a single text only by raw_data's size.
+            let (most, longest) = match key {
+                "sessions" => (MAX_SESSIONS, MAX_ANSWER_CHARS),
+                "needs" | "offers" | "interests" => (MAX_ANSWERS, MAX_ANSWER_CHARS),
+                _ => (1, usize::MAX),
+            };
+            if strings.len() > most {
+                return Err(row_error(
+                    CODE,
+                    &format!("raw_data.{key}"),
+                    i,
+                    Some(id),
+                    format!(
+                        "attendees[{i}].raw_data.{key} must have at most {most} entries ({} given).",
+                        strings.len()
+                    ),
+                ));
+            }
+            if let Some(long) = strings.iter().find(|s| s.chars().count() > longest) {
+                return Err(row_error(
+                    CODE,
+                    &format!("raw_data.{key}"),
+                    i,
+                    Some(id),
+                    format!(
+                        "attendees[{i}].raw_data.{key} entries must be at most {longest} characters ({} given).",
+                        long.chars().count()
+                    ),
+                ));
+            }
             if strings.into_iter().any(crate::validate::has_control_characters) {
                 return Err(row_error(
                     CODE,

@@ -336,3 +336,32 @@ async fn attendee_lists_page_by_id_and_stay_in_their_org() {
     app.get("/events/ev/attendees?cursor=nope", &app.a.rw).await.err(400, "INVALID_CURSOR");
     app.get("/id-map/attendee/p-0", &app.b.rw).await.err(404, "PARTNER_ID_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn raw_data_is_bounded_in_depth_and_in_its_lists() {
+    let app = TestApp::new().await;
+    app.event(&app.a.rw, "ev").await;
+    let app = &app;
+    let put = |raw: Value| {
+        let key = uuid::Uuid::new_v4().to_string();
+        let body =
+            json!({"idempotency_key": key, "attendees": [{"attendee_id": "a1", "name": "Ann", "raw_data": raw}]});
+        async move { app.put("/events/ev/attendees:import", &app.a.rw, &body).await }
+    };
+    // 16 levels are accepted, 17 are not.
+    let nest = |levels: usize| (0..levels).fold(json!("leaf"), |inner, _| json!({"x": inner}));
+    put(nest(16)).await.ok(202);
+    let r = put(nest(17)).await;
+    r.err(400, "INVALID_ATTENDEE_RAW_DATA");
+    assert!(r.body["message"].as_str().unwrap().contains("17 levels"), "{:?}", r.body);
+    let many: Vec<String> = (0..51).map(|i| format!("need {i}")).collect();
+    let r = put(json!({"needs": many})).await;
+    r.err(400, "INVALID_ATTENDEE_RAW_DATA");
+    assert_eq!(r.field(), "raw_data.needs");
+    put(json!({"offers": ["x".repeat(1001)]})).await.err(400, "INVALID_ATTENDEE_RAW_DATA");
+    let sessions: Vec<String> = (0..501).map(|i| format!("s{i}")).collect();
+    put(json!({"sessions": sessions})).await.err(400, "INVALID_ATTENDEE_RAW_DATA");
+    // A long bio is one text: bounded only by raw_data's 64 KiB.
+    let fifty = vec!["n"; 50];
+    put(json!({"bio": "b".repeat(5_000), "needs": fifty})).await.ok(202);
+}
