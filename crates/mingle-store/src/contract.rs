@@ -484,25 +484,31 @@ async fn imports_and_merges_write_what_their_plans_say() {
 }
 
 #[tokio::test]
-async fn rate_buckets_are_written_by_compare_and_set() {
-    use mingle_core::rate_limit::Bucket;
+async fn concurrent_rate_limit_takes_spend_the_burst_exactly() {
+    use mingle_core::rate_limit::{take, Policy};
+    // A bucket of 10 that refills once a day: of 24 concurrent requests exactly 10 pass,
+    // whichever backend and however they interleave; a second account is untouched.
+    let policy = Policy { per_sec: 1.0 / 86_400.0, burst: 10 };
     for b in backends().await {
-        let s = b.store.as_ref();
-        assert_eq!(s.rate_bucket("o1", "a1").await.unwrap(), None);
-        let first = Bucket { tokens: 2.0, refilled_ms: 100 };
-        assert!(s.put_rate_bucket("o1", "a1", first, None).await.unwrap());
-        assert!(!s.put_rate_bucket("o1", "a1", first, None).await.unwrap(), "{}: created once", b.name);
-        let (read, version) = s.rate_bucket("o1", "a1").await.unwrap().expect("written");
-        assert_eq!(read, first);
-        let next = Bucket { tokens: 1.5, refilled_ms: 200 };
-        assert!(s.put_rate_bucket("o1", "a1", next, Some(version)).await.unwrap());
-        assert!(
-            !s.put_rate_bucket("o1", "a1", first, Some(version)).await.unwrap(),
-            "{}: a stale version loses",
-            b.name
-        );
-        assert_eq!(s.rate_bucket("o1", "a1").await.unwrap().map(|(b, _)| b), Some(next));
-        assert_eq!(s.rate_bucket("o2", "a1").await.unwrap(), None, "{}: per org", b.name);
+        let tasks: Vec<_> = (0..24)
+            .map(|_| {
+                let store = b.store.clone();
+                tokio::spawn(async move {
+                    let step: RateStep = Box::new(move |bucket| take(policy, bucket, 1_000));
+                    store.take_rate_token("o1", "a1", step).await.unwrap()
+                })
+            })
+            .collect();
+        let mut allowed = 0;
+        for t in tasks {
+            allowed += usize::from(t.await.unwrap().allowed);
+        }
+        assert_eq!(allowed, 10, "{}", b.name);
+        let step: RateStep = Box::new(move |bucket| take(policy, bucket, 1_000));
+        let other = b.store.take_rate_token("o1", "a2", step).await.unwrap();
+        assert_eq!((other.allowed, other.remaining), (true, 9), "{}: per account", b.name);
+        let step: RateStep = Box::new(move |bucket| take(policy, bucket, 1_000));
+        assert!(!b.store.take_rate_token("o1", "a1", step).await.unwrap().allowed, "{}: stays spent", b.name);
     }
 }
 

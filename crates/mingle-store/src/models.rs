@@ -258,6 +258,15 @@ pub struct ImportPlan {
     pub progress: Map<String, Value>,
 }
 
+/// The rate-limit rule applied to a bucket as read (`None`: never used): the bucket to
+/// keep and the request's decision (`mingle_core::rate_limit::take`).
+pub type RateStep = Box<
+    dyn FnOnce(
+            Option<mingle_core::rate_limit::Bucket>,
+        ) -> (mingle_core::rate_limit::Bucket, mingle_core::rate_limit::Decision)
+        + Send,
+>;
+
 /// A run's snapshot and version metadata.
 pub type RunMetadata<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
 

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use mingle_core::rate_limit::Bucket;
+use mingle_core::rate_limit::Decision as RateDecision;
 use mingle_core::{RunKind, RunStatus, Timestamp};
 use serde_json::{Map, Value};
 
@@ -59,17 +59,16 @@ pub trait AccountStore: Send + Sync + 'static {
         now: mingle_core::Timestamp,
     ) -> Result<(), StoreError>;
     async fn find_credential(&self, org_id: &str, token_id: &str) -> Result<Option<Credential>, StoreError>;
-    /// The account's rate-limit bucket with its version; `None` before its first use.
-    async fn rate_bucket(&self, org_id: &str, service_account_id: &str) -> Result<Option<(Bucket, i64)>, StoreError>;
-    /// Writes the bucket if it is still at `version` (`None`: if it has none yet);
-    /// `false` when another request wrote it first (read it again and retry).
-    async fn put_rate_bucket(
+    /// Takes one request from the account's rate-limit bucket: reads the bucket (`None`
+    /// before its first use) with the row locked, lets `step` apply the rule, writes what
+    /// it returns, and returns its decision. Concurrent takes of one bucket queue on the
+    /// lock, so none is lost and none over-spends.
+    async fn take_rate_token(
         &self,
         org_id: &str,
         service_account_id: &str,
-        bucket: Bucket,
-        version: Option<i64>,
-    ) -> Result<bool, StoreError>;
+        step: RateStep,
+    ) -> Result<RateDecision, StoreError>;
 }
 
 /// Events, their sessions, and the partner-ID map.

@@ -6,6 +6,6 @@ CREATE TABLE rate_limits (
     service_account_id  TEXT    NOT NULL,
     tokens              REAL    NOT NULL,
     refilled_at         INTEGER NOT NULL,
-    version             INTEGER NOT NULL,   -- compare-and-set: a write names the version it read
+    version             INTEGER NOT NULL,   -- writes so far (0: created, never used)
     PRIMARY KEY (org_id, service_account_id)
 ) WITHOUT ROWID;

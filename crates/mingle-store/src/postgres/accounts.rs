@@ -1,7 +1,7 @@
 //! Orgs, service accounts and their tokens in PostgreSQL.
 
 use async_trait::async_trait;
-use mingle_core::rate_limit::Bucket;
+use mingle_core::rate_limit::{Bucket, Decision};
 use mingle_core::{Scope, Timestamp};
 
 use super::{db, insert_error, PgStore};
@@ -147,52 +147,47 @@ impl AccountStore for PgStore {
         .transpose()
     }
 
-    async fn rate_bucket(&self, org_id: &str, service_account_id: &str) -> Result<Option<(Bucket, i64)>, StoreError> {
-        let row: Option<(f64, i64, i64)> = sqlx::query_as(
-            "SELECT tokens, refilled_at, version FROM rate_limits WHERE org_id = $1 AND service_account_id = $2",
-        )
-        .bind(org_id)
-        .bind(service_account_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::backend)?;
-        Ok(row.map(|(tokens, refilled_ms, version)| (Bucket { tokens, refilled_ms }, version)))
-    }
-
-    async fn put_rate_bucket(
+    async fn take_rate_token(
         &self,
         org_id: &str,
         service_account_id: &str,
-        bucket: Bucket,
-        version: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        let done = match version {
-            None => {
-                sqlx::query(
-                    "INSERT INTO rate_limits (org_id, service_account_id, tokens, refilled_at, version)
-                 VALUES ($1, $2, $3, $4, 1) ON CONFLICT DO NOTHING",
-                )
-                .bind(org_id)
-                .bind(service_account_id)
-                .bind(bucket.tokens)
-                .bind(bucket.refilled_ms)
-                .execute(&self.pool)
-                .await
-            }
-            Some(version) => {
-                sqlx::query(
-                    "UPDATE rate_limits SET tokens = $1, refilled_at = $2, version = version + 1
-                 WHERE org_id = $3 AND service_account_id = $4 AND version = $5",
-                )
-                .bind(bucket.tokens)
-                .bind(bucket.refilled_ms)
-                .bind(org_id)
-                .bind(service_account_id)
-                .bind(version)
-                .execute(&self.pool)
-                .await
-            }
-        };
-        Ok(done.map_err(StoreError::backend)?.rows_affected() == 1)
+        step: RateStep,
+    ) -> Result<Decision, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // The row exists (a first request creates it full; a concurrent one waits for
+        // that insert), then is locked for the read and the write.
+        sqlx::query(
+            "INSERT INTO rate_limits (org_id, service_account_id, tokens, refilled_at, version)
+             VALUES ($1, $2, 'NaN', 0, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(service_account_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let (tokens, refilled_ms, version): (f64, i64, i64) = sqlx::query_as(
+            "SELECT tokens, refilled_at, version FROM rate_limits
+             WHERE org_id = $1 AND service_account_id = $2 FOR UPDATE",
+        )
+        .bind(org_id)
+        .bind(service_account_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        // Version 0 is the row just created: a bucket never used.
+        let (bucket, decision) = step((version > 0).then_some(Bucket { tokens, refilled_ms }));
+        sqlx::query(
+            "UPDATE rate_limits SET tokens = $1, refilled_at = $2, version = version + 1
+             WHERE org_id = $3 AND service_account_id = $4",
+        )
+        .bind(bucket.tokens)
+        .bind(bucket.refilled_ms)
+        .bind(org_id)
+        .bind(service_account_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(decision)
     }
 }

@@ -1,7 +1,7 @@
 //! Orgs, service accounts and their tokens in SQLite.
 
 use async_trait::async_trait;
-use mingle_core::rate_limit::Bucket;
+use mingle_core::rate_limit::{Bucket, Decision};
 use mingle_core::{Scope, Timestamp};
 
 use super::{credentials, insert_error, SqliteStore};
@@ -139,52 +139,35 @@ impl AccountStore for SqliteStore {
         row.map(|r| credential_from_row(&r)).transpose()
     }
 
-    async fn rate_bucket(&self, org_id: &str, service_account_id: &str) -> Result<Option<(Bucket, i64)>, StoreError> {
-        let row: Option<(f64, i64, i64)> = sqlx::query_as(
-            "SELECT tokens, refilled_at, version FROM rate_limits WHERE org_id = ? AND service_account_id = ?",
-        )
-        .bind(org_id)
-        .bind(service_account_id)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(StoreError::backend)?;
-        Ok(row.map(|(tokens, refilled_ms, version)| (Bucket { tokens, refilled_ms }, version)))
-    }
-
-    async fn put_rate_bucket(
+    async fn take_rate_token(
         &self,
         org_id: &str,
         service_account_id: &str,
-        bucket: Bucket,
-        version: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        let done = match version {
-            None => {
-                sqlx::query(
-                    "INSERT INTO rate_limits (org_id, service_account_id, tokens, refilled_at, version)
-                 VALUES (?, ?, ?, ?, 1) ON CONFLICT DO NOTHING",
-                )
+        step: RateStep,
+    ) -> Result<Decision, StoreError> {
+        // The single writer connection holds the bucket for the read and the write.
+        let mut tx = self.write.begin().await.map_err(StoreError::backend)?;
+        let read: Option<(f64, i64)> =
+            sqlx::query_as("SELECT tokens, refilled_at FROM rate_limits WHERE org_id = ? AND service_account_id = ?")
                 .bind(org_id)
                 .bind(service_account_id)
-                .bind(bucket.tokens)
-                .bind(bucket.refilled_ms)
-                .execute(&self.write)
+                .fetch_optional(&mut *tx)
                 .await
-            }
-            Some(version) => {
-                sqlx::query(
-                    "UPDATE rate_limits SET tokens = ?, refilled_at = ?, version = version + 1
-                 WHERE org_id = ? AND service_account_id = ? AND version = ?",
-                )
-                .bind(bucket.tokens)
-                .bind(bucket.refilled_ms)
-                .bind(org_id)
-                .bind(service_account_id)
-                .bind(version)
-                .execute(&self.write)
-                .await
-            }
-        };
-        Ok(done.map_err(StoreError::backend)?.rows_affected() == 1)
+                .map_err(StoreError::backend)?;
+        let (bucket, decision) = step(read.map(|(tokens, refilled_ms)| Bucket { tokens, refilled_ms }));
+        sqlx::query(
+            "INSERT INTO rate_limits (org_id, service_account_id, tokens, refilled_at, version) VALUES (?, ?, ?, ?, 1)
+             ON CONFLICT (org_id, service_account_id) DO UPDATE SET tokens = excluded.tokens,
+                refilled_at = excluded.refilled_at, version = version + 1",
+        )
+        .bind(org_id)
+        .bind(service_account_id)
+        .bind(bucket.tokens)
+        .bind(bucket.refilled_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(decision)
     }
 }
