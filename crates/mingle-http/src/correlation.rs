@@ -18,8 +18,8 @@ use crate::metrics::RouteTemplate;
 
 pub const HEADER: &str = "x-correlation-id";
 
-/// The request's method, left on its response for the wrapper around the router (which
-/// sees only responses).
+/// Left on the response of an OPTIONS request for the wrapper around the router (which
+/// sees only responses; see `options_answer`).
 #[derive(Clone)]
 pub struct RequestMethod(pub axum::http::Method);
 
@@ -72,7 +72,9 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&cid) {
         response.headers_mut().insert(HEADER, v);
     }
-    response.extensions_mut().insert(RequestMethod(method.clone()));
+    if method == axum::http::Method::OPTIONS {
+        response.extensions_mut().insert(RequestMethod(method.clone()));
+    }
     let route = route.as_deref().unwrap_or("unmatched");
     let status = response.status().as_u16();
     let elapsed = started.elapsed();

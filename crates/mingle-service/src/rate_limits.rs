@@ -32,10 +32,16 @@ impl RateLimiter {
 
     /// Takes one request from the account's bucket.
     pub async fn check(&self, org_id: &str, service_account_id: &str) -> Result<Decision, ServiceError> {
-        let now = Timestamp::now().millis();
         if let Some(local) = &self.local {
+            let now = Timestamp::now().millis();
             let mut buckets = local.lock().unwrap_or_else(|p| p.into_inner());
-            let (bucket, decision) = take(self.policy, buckets.get(service_account_id).copied(), now);
+            // The account's key is allocated once, on its first request.
+            if let Some(kept) = buckets.get_mut(service_account_id) {
+                let (bucket, decision) = take(self.policy, Some(*kept), now);
+                *kept = bucket;
+                return Ok(decision);
+            }
+            let (bucket, decision) = take(self.policy, None, now);
             buckets.insert(service_account_id.to_owned(), bucket);
             return Ok(decision);
         }

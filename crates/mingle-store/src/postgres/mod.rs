@@ -46,10 +46,6 @@ impl PgStore {
         MIGRATOR.run(&pool).await.map_err(StoreError::backend)?;
         Ok(Self { pool })
     }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
 }
 
 /// A new, empty schema on the server `base_url` names, and a URL whose connections use
