@@ -41,6 +41,12 @@ pub fn write_canonical(value: &Value, out: &mut impl Write) -> std::io::Result<(
             }
             out.write_all(b"]")
         }
+        // A whole number is written as an integer, as RFC 8785 does: JSON does not tell
+        // `5.0` from `5`, so neither may a replay's fingerprint.
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => write!(out, "{}", f as i64),
+            _ => Ok(serde_json::to_writer(&mut *out, n)?),
+        },
         scalar => Ok(serde_json::to_writer(&mut *out, scalar)?),
     }
 }
@@ -74,6 +80,12 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_are_integers() {
+        let a: Value = serde_json::from_str(r#"{"n": 5.0, "m": [-0.0, 2.5, 1e3]}"#).unwrap();
+        assert_eq!(to_canonical_string(&a), r#"{"m":[0,2.5,1000],"n":5}"#);
+    }
 
     #[test]
     fn key_order_and_whitespace_do_not_matter() {

@@ -3,12 +3,12 @@
 use serde_json::{Map, Value};
 
 use crate::ids::PartnerId;
+use crate::limits::{CONTEXT_FIELD_MAX, DESCRIPTION_MAX, EVENT_TITLE_MAX, TIMEZONE_MAX, URL_SLUG_MAX, VISIBILITY_MAX};
 use crate::time::parse_date;
 use crate::validate::{text, Fields, ValidationError};
 
 /// The context fields of an event, in the order they are validated.
 pub const CONTEXT_FIELDS: [&str; 3] = ["event_details", "objectives", "welcome_instructions"];
-const CONTEXT_MAX_CHARS: usize = 4000;
 
 /// A validated `POST /events` body.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,8 +31,8 @@ impl EventDraft {
             Some(Value::String(s)) => PartnerId::parse_field(s, "event_id")?,
             _ => return Err(PartnerId::parse_field("", "event_id").unwrap_err()),
         };
-        let title = f.required_text("title", 200, "INVALID_TITLE")?;
-        let description = f.optional_text("description", 4000, "INVALID_DESCRIPTION")?;
+        let title = f.required_text("title", EVENT_TITLE_MAX, "INVALID_TITLE")?;
+        let description = f.optional_text("description", DESCRIPTION_MAX, "INVALID_DESCRIPTION")?;
         let start_date = date_field(&f, "start_date", "INVALID_START_DATE")?;
         let end_date = date_field(&f, "end_date", "INVALID_END_DATE")?;
         if let (Some(start), Some(end)) = (&start_date, &end_date) {
@@ -44,7 +44,7 @@ impl EventDraft {
                 ));
             }
         }
-        let timezone = f.optional_text("timezone", 128, "INVALID_TIMEZONE")?;
+        let timezone = f.optional_text("timezone", TIMEZONE_MAX, "INVALID_TIMEZONE")?;
         if let Some(tz) = &timezone {
             if !crate::validate::is_iana_timezone(tz) {
                 return Err(ValidationError::new(
@@ -54,8 +54,8 @@ impl EventDraft {
                 ));
             }
         }
-        let visibility = f.optional_text("visibility", 32, "INVALID_VISIBILITY")?;
-        let url_slug = f.optional_text("url_slug", 128, "INVALID_URL_SLUG")?;
+        let visibility = f.optional_text("visibility", VISIBILITY_MAX, "INVALID_VISIBILITY")?;
+        let url_slug = f.optional_text("url_slug", URL_SLUG_MAX, "INVALID_URL_SLUG")?;
         Ok(Self { event_id, title, description, start_date, end_date, timezone, visibility, url_slug })
     }
 }
@@ -88,7 +88,7 @@ impl ContextPatch {
             *slot = match body.get(name) {
                 None => None,
                 Some(Value::Null) => Some(None),
-                Some(value) => Some(Some(text(value, name, CONTEXT_MAX_CHARS, "INVALID_CONTEXT")?)),
+                Some(value) => Some(Some(text(value, name, CONTEXT_FIELD_MAX, "INVALID_CONTEXT")?)),
             };
         }
         if patches.iter().all(Option::is_none) {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::ids::PartnerId;
+use crate::limits;
 use crate::run::{parse_idempotency_key, parse_webhook_url};
 use crate::validate::{text, ValidationError, MAX_METADATA_BYTES};
 use crate::IdempotencyKey;
@@ -242,8 +243,8 @@ fn parse_rows(rows: Vec<Value>) -> Result<Vec<AttendeeRow>, ValidationError> {
             Ok(out)
         }
     };
-    let names = field("name", 240, "INVALID_ATTENDEE_NAME", true)()?;
-    let emails = field("email", 320, "INVALID_ATTENDEE_EMAIL", false)()?;
+    let names = field("name", limits::ATTENDEE_NAME_MAX, "INVALID_ATTENDEE_NAME", true)()?;
+    let emails = field("email", limits::ATTENDEE_EMAIL_MAX, "INVALID_ATTENDEE_EMAIL", false)()?;
     for (i, email) in emails.iter().enumerate() {
         if email.as_deref().is_some_and(|e| !looks_like_email(e)) {
             return Err(row_error(
@@ -255,9 +256,9 @@ fn parse_rows(rows: Vec<Value>) -> Result<Vec<AttendeeRow>, ValidationError> {
             ));
         }
     }
-    let linkedin = field("linkedin_url", 2048, "INVALID_ATTENDEE_LINKEDIN_URL", false)()?;
-    let titles = field("title", 512, "INVALID_ATTENDEE_TITLE", false)()?;
-    let companies = field("company", 512, "INVALID_ATTENDEE_COMPANY", false)()?;
+    let linkedin = field("linkedin_url", limits::ATTENDEE_LINKEDIN_URL_MAX, "INVALID_ATTENDEE_LINKEDIN_URL", false)()?;
+    let titles = field("title", limits::ATTENDEE_TITLE_MAX, "INVALID_ATTENDEE_TITLE", false)()?;
+    let companies = field("company", limits::ATTENDEE_COMPANY_MAX, "INVALID_ATTENDEE_COMPANY", false)()?;
     for (i, m) in objects.iter().enumerate() {
         check_raw_data(m.get("raw_data"), i, &ids[i])?;
     }
@@ -353,11 +354,14 @@ fn check_raw_data(value: Option<&Value>, i: usize, id: &str) -> Result<(), Valid
                 Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
                 _ => vec![],
             };
-            // Lists are bounded entry by entry; a single text only by raw_data's size.
+            // Lists are bounded entry by entry, and each text by its own length.
             let (most, longest) = match key {
                 "sessions" => (MAX_SESSIONS, MAX_ANSWER_CHARS),
                 "needs" | "offers" | "interests" => (MAX_ANSWERS, MAX_ANSWER_CHARS),
-                _ => (1, usize::MAX),
+                "goal" => (1, limits::RAW_GOAL_MAX),
+                "bio" => (1, limits::RAW_BIO_MAX),
+                "role_at_event" => (1, limits::RAW_ROLE_MAX),
+                _ => (1, limits::RAW_VISIBILITY_MAX),
             };
             if strings.len() > most {
                 return Err(row_error(

@@ -13,6 +13,7 @@ pub mod goals;
 pub mod identity;
 pub mod ids;
 pub mod import;
+pub mod limits;
 pub mod matching;
 pub mod merge;
 pub mod parallel;

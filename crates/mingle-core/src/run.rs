@@ -94,12 +94,37 @@ impl GenericRunDraft {
             f.optional_object(name, MAX_METADATA_BYTES, code).map(Option::unwrap_or_default)
         };
         let progress = object("progress", "INVALID_PROGRESS")?;
+        // The counters mingle's own runs report are counts wherever they appear, so a
+        // run's `progress` reads the same whoever wrote it.
+        if let Some(name) = PROGRESS_COUNTERS.iter().find(|k| progress.get(**k).is_some_and(|v| !is_count(v))) {
+            return Err(crate::ValidationError::new(
+                "INVALID_PROGRESS",
+                "progress",
+                format!("'progress.{name}' must be a non-negative integer."),
+            ));
+        }
         let snapshot_metadata = object("snapshot_metadata", "INVALID_SNAPSHOT_METADATA")?;
         let version_metadata = object("version_metadata", "INVALID_VERSION_METADATA")?;
         let webhook_url = parse_webhook_url(f.get("webhook_url"), webhook_insecure)?;
         Ok(Self { kind, idempotency_key, progress, snapshot_metadata, version_metadata, webhook_url })
     }
 }
+
+/// The counters of `progress`: an import's, an enrichment's, then a match run's.
+pub const PROGRESS_COUNTERS: [&str; 12] = [
+    "total",
+    "processed",
+    "created",
+    "updated",
+    "unchanged",
+    "review_required",
+    "failed",
+    "enriched",
+    "skipped",
+    "attendees",
+    "pairs_scored",
+    "matches_written",
+];
 
 /// `kind` of a run, as a body field or a query filter (`INVALID_RUN_KIND`).
 pub fn parse_kind(value: Option<&serde_json::Value>) -> Result<RunKind, crate::ValidationError> {
@@ -133,11 +158,18 @@ pub fn parse_webhook_url(
 pub const DEFAULT_TOP_N: u32 = 10;
 pub const MAX_TOP_N: u32 = 50;
 
-/// The optional `top_n` of a match run: a JSON integer 1-50, 10 when absent
-/// (`INVALID_TOP_N` otherwise; `10.0` and `"10"` are not integers).
+/// Whether a JSON value is a whole number at least 0. `10.0` is one: JSON (and JSON
+/// Schema's `integer`) does not tell it from `10`.
+pub fn is_count(v: &serde_json::Value) -> bool {
+    v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0)
+}
+
+/// The optional `top_n` of a match run: a whole number 1-50 (`10.0` is `10`; `"10"` is
+/// not a number), 10 when absent (`INVALID_TOP_N` otherwise).
 pub fn parse_top_n(value: Option<&serde_json::Value>) -> Result<u32, crate::ValidationError> {
     let Some(v) = value else { return Ok(DEFAULT_TOP_N) };
-    v.as_u64().filter(|n| (1..=MAX_TOP_N as u64).contains(n)).map(|n| n as u32).ok_or_else(|| {
+    let whole = v.as_f64().filter(|f| f.fract() == 0.0 && (1.0..=MAX_TOP_N as f64).contains(f));
+    whole.map(|n| n as u32).ok_or_else(|| {
         crate::ValidationError::new(
             "INVALID_TOP_N",
             "top_n",
@@ -156,7 +188,9 @@ mod tests {
         assert_eq!(parse_top_n(None), Ok(10));
         assert_eq!(parse_top_n(Some(&json!(1))), Ok(1));
         assert_eq!(parse_top_n(Some(&json!(50))), Ok(50));
-        for bad in [json!(0), json!(51), json!(-1), json!(10.0), json!(2.5), json!("10"), json!([10])] {
+        // JSON does not tell 17.0 from 17.
+        assert_eq!(parse_top_n(Some(&json!(17.0))), Ok(17));
+        for bad in [json!(0), json!(51), json!(-1), json!(50.5), json!(2.5), json!("10"), json!([10])] {
             let e = parse_top_n(Some(&bad)).unwrap_err();
             assert_eq!((e.code, e.details["field"].as_str()), ("INVALID_TOP_N", Some("top_n")), "{bad}");
         }

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::ids::PartnerId;
+use crate::limits::{DESCRIPTION_MAX, SESSION_TITLE_MAX, TIMESTAMP_MAX};
 use crate::time::Timestamp;
 use crate::validate::{Fields, ValidationError};
 
@@ -23,8 +24,8 @@ impl SessionDraft {
             Some(Value::String(s)) => PartnerId::parse_field(s, "session_id")?,
             _ => return Err(PartnerId::parse_field("", "session_id").unwrap_err()),
         };
-        let title = f.required_text("title", 200, "INVALID_TITLE")?;
-        let description = f.optional_text("description", 4000, "INVALID_DESCRIPTION")?;
+        let title = f.required_text("title", SESSION_TITLE_MAX, "INVALID_TITLE")?;
+        let description = f.optional_text("description", DESCRIPTION_MAX, "INVALID_DESCRIPTION")?;
         let start = timestamp_field(&f, "start_timestamp", "INVALID_START_TIMESTAMP")?;
         let end = timestamp_field(&f, "end_timestamp", "INVALID_END_TIMESTAMP")?;
         if let (Some(s), Some(e)) = (start, end) {
@@ -41,7 +42,7 @@ impl SessionDraft {
 }
 
 fn timestamp_field(f: &Fields<'_>, name: &str, code: &'static str) -> Result<Option<Timestamp>, ValidationError> {
-    let Some(value) = f.optional_text(name, 64, code)? else {
+    let Some(value) = f.optional_text(name, TIMESTAMP_MAX, code)? else {
         return Ok(None);
     };
     Timestamp::parse_rfc3339(&value).map(Some).ok_or_else(|| {

@@ -1,7 +1,7 @@
 //! Timestamps: stored as milliseconds since the Unix epoch, shown as RFC 3339 UTC with
 //! millisecond precision (`2026-09-10T13:00:00.000Z`).
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
@@ -40,7 +40,8 @@ pub fn parse_date(value: &str) -> Option<NaiveDate> {
     if !shaped {
         return None;
     }
-    NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()
+    // Year 0 exists in chrono's calendar but not in RFC 3339's `full-date`.
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|d| d.year() >= 1)
 }
 
 #[cfg(test)]

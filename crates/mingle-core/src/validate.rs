@@ -220,12 +220,14 @@ pub fn is_iana_timezone(value: &str) -> bool {
 /// Largest `raw_data`, `progress`, `snapshot_metadata` or `version_metadata` object.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 
-/// Checks a `webhook_url`: an absolute `https` URL (or `http` in insecure mode) with a
-/// host, at most 2048 characters. Returns it unchanged.
+/// Checks a `webhook_url`: at most 2048 characters, an `https` URL of the shape
+/// `limits::WEBHOOK_URL_PATTERN` (a named host, no IP literal, no user info); in
+/// insecure mode (local development) any absolute `http` or `https` URL with a host.
+/// Returns it unchanged.
 pub fn webhook_url(value: &Value, insecure: bool) -> Result<String, ValidationError> {
     const FIELD: &str = "webhook_url";
     const CODE: &str = "INVALID_WEBHOOK_URL";
-    let s = text(value, FIELD, 2048, CODE)?;
+    let s = text(value, FIELD, crate::limits::WEBHOOK_URL_MAX, CODE)?;
     let parsed = url::Url::parse(&s)
         .map_err(|e| ValidationError::new(CODE, FIELD, format!("'webhook_url' is not an absolute URL: {e}.")))?;
     let scheme_ok = parsed.scheme() == "https" || (insecure && parsed.scheme() == "http");
@@ -239,6 +241,14 @@ pub fn webhook_url(value: &Value, insecure: bool) -> Result<String, ValidationEr
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(ValidationError::new(CODE, FIELD, "'webhook_url' must name a host."));
+    }
+    if !insecure && !crate::limits::is_webhook_url_shape(&s) {
+        return Err(ValidationError::new(
+            CODE,
+            FIELD,
+            "'webhook_url' must be https:// in lower case, a host name (not an IP address), an optional \
+             port, then a path of printable ASCII characters.",
+        ));
     }
     Ok(s)
 }

@@ -1,5 +1,5 @@
-//! The JSON shapes of responses (and, for the OpenAPI document, of request bodies;
-//! requests themselves are validated field by field in `mingle-core`).
+//! The JSON shapes of responses. Requests are validated field by field in
+//! `mingle-core`; their schemas are in `openapi::schemas`.
 
 use mingle_service::models::{Event, Run, Session};
 use serde::Serialize;
@@ -253,73 +253,6 @@ pub struct RunPage {
     pub correlation_id: String,
 }
 
-// Request bodies, for the OpenAPI document.
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct CreateEventRequest {
-    /// Partner-owned: `^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`.
-    #[schema(example = "summit-2026")]
-    event_id: String,
-    /// Required, at most 200 characters.
-    title: String,
-    /// At most 4000 characters.
-    description: Option<String>,
-    /// `YYYY-MM-DD`.
-    start_date: Option<String>,
-    /// `YYYY-MM-DD`, not before `start_date`.
-    end_date: Option<String>,
-    /// An IANA zone name, at most 128 characters.
-    timezone: Option<String>,
-    /// At most 32 characters.
-    visibility: Option<String>,
-    /// At most 128 characters.
-    url_slug: Option<String>,
-}
-
-/// A partial update: a field left out keeps its value, `null` clears it. At least one
-/// field is required; each at most 4000 characters.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ContextRequest {
-    event_details: Option<String>,
-    objectives: Option<String>,
-    welcome_instructions: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct CreateSessionRequest {
-    /// Partner-owned, unique across the org's events.
-    #[schema(example = "opening-keynote")]
-    session_id: String,
-    /// Required, at most 200 characters.
-    title: String,
-    /// At most 4000 characters.
-    description: Option<String>,
-    /// RFC 3339.
-    start_timestamp: Option<String>,
-    /// RFC 3339, not before `start_timestamp`.
-    end_timestamp: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct CreateRunRequest {
-    /// `import`, `enrichment` or `match`.
-    kind: String,
-    /// 1-255 printable ASCII characters; replays return the original run.
-    idempotency_key: String,
-    #[schema(value_type = Option<Object>)]
-    progress: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    snapshot_metadata: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    version_metadata: Option<Value>,
-    /// Absolute https URL, at most 2048 characters.
-    webhook_url: Option<String>,
-}
-
 // ---- Attendees, identity, reviews -------------------------------------------------
 
 use mingle_service::models::{AttendeeListing, Decision, Review};
@@ -511,77 +444,7 @@ pub struct MergeResponse {
     pub correlation_id: String,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ImportRow {
-    /// Partner-owned, unique in the request.
-    attendee_id: String,
-    /// Required, at most 240 characters.
-    name: String,
-    /// At most 320 characters; must look like an address.
-    email: Option<String>,
-    /// At most 2048 characters.
-    linkedin_url: Option<String>,
-    /// At most 512 characters.
-    title: Option<String>,
-    /// At most 512 characters.
-    company: Option<String>,
-    /// At most 64 KiB. Known keys: goal, needs, offers, interests, bio, role_at_event, visibility, sessions.
-    #[schema(value_type = Option<Object>)]
-    raw_data: Option<Value>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ImportRequest {
-    idempotency_key: String,
-    webhook_url: Option<String>,
-    /// 1 to 50,000 rows (configurable).
-    attendees: Vec<ImportRow>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ResolveRequest {
-    /// `accept`, `reject` or `distinct`.
-    decision: String,
-    reason: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct MergeBody {
-    #[schema(example = "attendee")]
-    source_kind: String,
-    source_partner_id: String,
-    #[schema(example = "attendee")]
-    target_kind: String,
-    target_partner_id: String,
-    reason: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct EnrichmentRequest {
-    /// 1-255 printable ASCII characters; replays return the original run.
-    idempotency_key: String,
-    /// Absolute https URL, at most 2048 characters.
-    webhook_url: Option<String>,
-}
-
 // ---- Matching ---------------------------------------------------------------------
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct MatchRunRequest {
-    /// 1-255 printable ASCII characters; replays return the original run.
-    idempotency_key: String,
-    /// Absolute https URL, at most 2048 characters.
-    webhook_url: Option<String>,
-    /// Targets kept per attendee: an integer 1-50, default 10.
-    #[schema(example = 10, minimum = 1, maximum = 50)]
-    top_n: Option<u32>,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct SubScores {

@@ -73,14 +73,14 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     metrics::install();
     let (partner, api) = routes::partner_routes(&state).split_for_parts();
-    let api = openapi::finish(api);
+    let api = openapi::finish(api, &state.settings);
     let app = Router::new()
         .nest(BASE_PATH, partner.clone())
         .nest(ALIAS_PATH, partner)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(metrics::serve))
-        .merge(SwaggerUi::new("/docs").url(format!("{BASE_PATH}/openapi.json"), api))
+        .merge(SwaggerUi::new("/docs").external_url_unchecked(format!("{BASE_PATH}/openapi.json"), api))
         .route_layer(from_fn(metrics::route_template))
         .fallback(|uri: axum::extract::OriginalUri| async move { ApiError::route_not_found(uri.path()) })
         // Bodies are limited by our own extractor, which answers with the envelope.

@@ -7,14 +7,14 @@ use serde_json::Value;
 use super::runs::{created_status, request_hash};
 use crate::auth::Caller;
 use crate::correlation;
-use crate::dto::{AttendeeItem, AttendeePage, DecisionItem, IdentityPage, ImportRequest, RunResponse};
+use crate::dto::{AttendeeItem, AttendeePage, DecisionItem, IdentityPage, RunResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathIds};
 use crate::pagination::{next_cursor, ListQuery};
 use crate::AppState;
 
 /// Imports attendees into an event. Async: returns an `import` run to poll at `/runs/{run_id}`.
-#[utoipa::path(put, path = "/events/{event_id}/attendees:import", tag = "Attendees", request_body = ImportRequest,
+#[utoipa::path(put, path = "/events/{event_id}/attendees:import", tag = "Attendees",
     params(("event_id" = String, Path)),
     responses((status = 202, description = "Queued", body = RunResponse),
               (status = 200, description = "Idempotent replay: the original run as it is now", body = RunResponse),

@@ -4,13 +4,13 @@ use axum::Json;
 
 use super::runs::{created_status, EventRunRequest};
 use crate::auth::Caller;
-use crate::dto::{EnrichmentRequest, RunResponse};
+use crate::dto::RunResponse;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathIds};
 use crate::AppState;
 
 /// Triggers attendee enrichment for an event. Async: returns an `enrichment` run.
-#[utoipa::path(post, path = "/events/{event_id}/enrichment-runs", tag = "Enrichment", request_body = EnrichmentRequest,
+#[utoipa::path(post, path = "/events/{event_id}/enrichment-runs", tag = "Enrichment",
     params(("event_id" = String, Path)),
     responses((status = 202, description = "Queued", body = RunResponse),
               (status = 200, description = "Idempotent replay: the original run as it is now", body = RunResponse),

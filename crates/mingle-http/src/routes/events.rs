@@ -5,14 +5,14 @@ use mingle_core::event::{ContextPatch, EventDraft};
 
 use crate::auth::Caller;
 use crate::correlation;
-use crate::dto::{ContextRequest, ContextResponse, CreateEventRequest, EventItem, EventPage, EventResponse};
+use crate::dto::{ContextResponse, EventItem, EventPage, EventResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathIds};
 use crate::pagination::{next_cursor, ListQuery};
 use crate::AppState;
 
 /// Creates an event. You own `event_id`.
-#[utoipa::path(post, path = "/events", tag = "Events", request_body = CreateEventRequest,
+#[utoipa::path(post, path = "/events", tag = "Events",
     responses((status = 201, body = EventResponse),
               (status = 400, description = "INVALID_JSON, INVALID_PARTNER_ID, INVALID_TITLE, INVALID_DESCRIPTION, \
                 INVALID_START_DATE, INVALID_END_DATE, INVALID_TIMEZONE, INVALID_VISIBILITY, INVALID_URL_SLUG", body = ErrorBody),
@@ -65,7 +65,7 @@ pub async fn get_event(
 }
 
 /// Updates event context: a partial update; `null` clears a field. At least one field is required.
-#[utoipa::path(post, path = "/events/{event_id}/context", tag = "Events", request_body = ContextRequest,
+#[utoipa::path(post, path = "/events/{event_id}/context", tag = "Events",
     params(("event_id" = String, Path)),
     responses((status = 200, body = ContextResponse),
               (status = 400, description = "INVALID_PARTNER_ID, INVALID_JSON, INVALID_CONTEXT", body = ErrorBody),

@@ -1,12 +1,14 @@
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
+use mingle_core::limits::GOAL_FILTER_MAX;
 use mingle_core::run::parse_top_n;
+use mingle_core::validate::text;
 
 use super::runs::{created_status, EventRunRequest};
 use crate::auth::Caller;
 use crate::correlation;
-use crate::dto::{AttendeeMatchPage, EventMatchPage, MatchItem, MatchResponse, MatchRunRequest, RunResponse};
+use crate::dto::{AttendeeMatchPage, EventMatchPage, MatchItem, MatchResponse, RunResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathIds};
 use crate::pagination::{next_cursor, ListQuery};
@@ -14,7 +16,7 @@ use crate::AppState;
 
 /// Triggers attendee matching for an event. Async: returns a `match` run. The run first
 /// enriches attendees whose enrichment is missing or stale.
-#[utoipa::path(post, path = "/events/{event_id}/match-runs", tag = "Matching", request_body = MatchRunRequest,
+#[utoipa::path(post, path = "/events/{event_id}/match-runs", tag = "Matching",
     params(("event_id" = String, Path)),
     responses((status = 202, description = "Queued", body = RunResponse),
               (status = 200, description = "Idempotent replay: the original run as it is now", body = RunResponse),
@@ -80,7 +82,7 @@ pub async fn list_attendee_matches(
            ("session_id" = Option<String>, Query, description = "Pairs whose two attendees both attend this session"),
            ("goal" = Option<String>, Query, description = "Pairs whose principal's goal category equals this, or whose goal text contains it (case-insensitive); the principal is the side that passes")),
     responses((status = 200, body = EventMatchPage),
-              (status = 400, description = "INVALID_PARTNER_ID, INVALID_LIMIT, INVALID_CURSOR", body = ErrorBody),
+              (status = 400, description = "INVALID_PARTNER_ID, INVALID_LIMIT, INVALID_GOAL, INVALID_CURSOR", body = ErrorBody),
               (status = 404, description = "EVENT_NOT_FOUND, SESSION_NOT_FOUND, MATCH_RUN_NOT_FOUND", body = ErrorBody)))]
 pub async fn list_event_matches(
     State(s): State<AppState>,
@@ -92,7 +94,11 @@ pub async fn list_event_matches(
     let query = ListQuery::parse(q.as_deref());
     query.limit()?;
     let session_id = query.get("session_id").map(|v| super::partner_id(v, "session_id")).transpose()?;
-    let (run_id, goal) = (query.get("run_id"), query.get("goal"));
+    let run_id = query.get("run_id");
+    let goal = query.get("goal");
+    if let Some(g) = goal {
+        text(&g.into(), "goal", GOAL_FILTER_MAX, "INVALID_GOAL")?;
+    }
     let binding =
         serde_json::json!(["event-matches", event_id.as_str(), run_id, session_id.as_ref().map(|s| s.as_str()), goal])
             .to_string();

@@ -6,7 +6,7 @@ use mingle_service::reviews::Verdict;
 
 use crate::auth::Caller;
 use crate::correlation;
-use crate::dto::{MergeBody, MergeResponse, PartnerRef, ResolveRequest, ResolveResponse, ReviewItem, ReviewPage};
+use crate::dto::{MergeResponse, PartnerRef, ResolveResponse, ReviewItem, ReviewPage};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathIds};
 use crate::pagination::{next_cursor, ListQuery};
@@ -70,7 +70,7 @@ fn reason(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
 }
 
 /// Accepts, rejects, or marks an open review as a distinct person.
-#[utoipa::path(post, path = "/review-queue/{review_id}/resolve", tag = "Review Queue", request_body = ResolveRequest,
+#[utoipa::path(post, path = "/review-queue/{review_id}/resolve", tag = "Review Queue",
     params(("review_id" = String, Path, description = "A UUID")),
     responses((status = 200, body = ResolveResponse),
               (status = 400, description = "INVALID_REVIEW_ID, INVALID_JSON, INVALID_REVIEW_DECISION", body = ErrorBody),
@@ -105,7 +105,7 @@ pub async fn resolve_review(
 }
 
 /// Resolves a review by merging the source attendee into the target attendee.
-#[utoipa::path(post, path = "/review-queue/{review_id}/merge", tag = "Review Queue", request_body = MergeBody,
+#[utoipa::path(post, path = "/review-queue/{review_id}/merge", tag = "Review Queue",
     params(("review_id" = String, Path, description = "A UUID")),
     responses((status = 200, body = MergeResponse),
               (status = 400, description = "INVALID_REVIEW_ID, INVALID_JSON, INVALID_PARTNER_KIND, INVALID_PARTNER_ID, \

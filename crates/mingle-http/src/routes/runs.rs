@@ -7,7 +7,7 @@ use mingle_core::{IdempotencyKey, ValidationError};
 
 use crate::auth::Caller;
 use crate::correlation;
-use crate::dto::{CreateRunRequest, RunItem, RunPage, RunResponse};
+use crate::dto::{RunItem, RunPage, RunResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathIds};
 use crate::pagination::{next_cursor, ListQuery};
@@ -53,7 +53,7 @@ pub(crate) fn created_status(created: bool, first: StatusCode) -> StatusCode {
 }
 
 /// Creates a generic run outside event scope. The platform records it and does not execute it.
-#[utoipa::path(post, path = "/runs", tag = "Runs", request_body = CreateRunRequest,
+#[utoipa::path(post, path = "/runs", tag = "Runs",
     responses((status = 201, description = "Created", body = RunResponse),
               (status = 200, description = "Idempotent replay: the original run as it is now", body = RunResponse),
               (status = 400, description = "INVALID_JSON, INVALID_RUN_KIND, INVALID_IDEMPOTENCY_KEY, INVALID_PROGRESS, \

@@ -5,14 +5,14 @@ use mingle_core::session::SessionDraft;
 
 use crate::auth::Caller;
 use crate::correlation;
-use crate::dto::{CreateSessionRequest, SessionItem, SessionPage, SessionResponse};
+use crate::dto::{SessionItem, SessionPage, SessionResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathIds};
 use crate::pagination::{next_cursor, ListQuery};
 use crate::AppState;
 
 /// Creates a session within an event. You own `session_id`.
-#[utoipa::path(post, path = "/events/{event_id}/sessions", tag = "Sessions", request_body = CreateSessionRequest,
+#[utoipa::path(post, path = "/events/{event_id}/sessions", tag = "Sessions",
     params(("event_id" = String, Path)),
     responses((status = 201, body = SessionResponse),
               (status = 400, description = "INVALID_PARTNER_ID, INVALID_JSON, INVALID_TITLE, INVALID_DESCRIPTION, \

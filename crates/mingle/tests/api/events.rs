@@ -89,6 +89,8 @@ async fn every_validation_error_names_its_field_and_writes_nothing() {
         (json!({"event_id": "e", "title": "T", "description": ["x"]}), "INVALID_DESCRIPTION", "description"),
         (json!({"event_id": "e", "title": "T", "start_date": "10/09/2026"}), "INVALID_START_DATE", "start_date"),
         (json!({"event_id": "e", "title": "T", "start_date": "2026-02-30"}), "INVALID_START_DATE", "start_date"),
+        // Year 0 is no RFC 3339 full-date, though chrono's calendar has one.
+        (json!({"event_id": "e", "title": "T", "start_date": "0000-01-01"}), "INVALID_START_DATE", "start_date"),
         (json!({"event_id": "e", "title": "T", "end_date": "2026-13-01"}), "INVALID_END_DATE", "end_date"),
         (
             json!({"event_id": "e", "title": "T", "start_date": "2026-09-11", "end_date": "2026-09-10"}),

@@ -361,7 +361,15 @@ async fn raw_data_is_bounded_in_depth_and_in_its_lists() {
     put(json!({"offers": ["x".repeat(1001)]})).await.err(400, "INVALID_ATTENDEE_RAW_DATA");
     let sessions: Vec<String> = (0..501).map(|i| format!("s{i}")).collect();
     put(json!({"sessions": sessions})).await.err(400, "INVALID_ATTENDEE_RAW_DATA");
-    // A long bio is one text: bounded only by raw_data's 64 KiB.
+    // Each text with a meaning has its own bound (documented in the OpenAPI RawData schema).
     let fifty = vec!["n"; 50];
-    put(json!({"bio": "b".repeat(5_000), "needs": fifty})).await.ok(202);
+    put(json!({"bio": "b".repeat(4_000), "goal": "g".repeat(1_000), "role_at_event": "r".repeat(200),
+        "visibility": "v".repeat(32), "needs": fifty}))
+    .await
+    .ok(202);
+    for (key, max) in [("bio", 4_000), ("goal", 1_000), ("role_at_event", 200), ("visibility", 32)] {
+        let r = put(json!({key: "x".repeat(max + 1)})).await;
+        r.err(400, "INVALID_ATTENDEE_RAW_DATA");
+        assert_eq!(r.field(), format!("raw_data.{key}"));
+    }
 }

@@ -156,3 +156,145 @@ async fn the_database_has_the_properties_the_code_relies_on() {
     let (size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(&mut conn).await.expect("page size");
     assert_eq!(size, 8192);
 }
+
+/// Resolves a local `$ref`.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling {r}")),
+        None => schema,
+    }
+}
+
+/// Every string, array and object a request can carry, with where it sits.
+fn walk<'a>(doc: &'a Value, schema: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+    let schema = resolve(doc, schema);
+    out.push((at.clone(), schema));
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for (i, s) in schema[key].as_array().into_iter().flatten().enumerate() {
+            walk(doc, s, format!("{at}/{key}/{i}"), out);
+        }
+    }
+    for (name, s) in schema["properties"].as_object().into_iter().flatten() {
+        walk(doc, s, format!("{at}.{name}"), out);
+    }
+    if schema.get("items").is_some() {
+        walk(doc, &schema["items"], format!("{at}[]"), out);
+    }
+}
+
+fn types(schema: &Value) -> Vec<&str> {
+    match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+#[tokio::test]
+async fn the_document_states_every_bound_header_and_answer() {
+    let app = TestApp::new().await;
+    let r = app.request(Method::GET, "/api/v0/partner/openapi.json", None, None).await;
+    assert_eq!(r.status, 200);
+    let doc = r.body.clone();
+    let codes: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut exemplified = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let label = format!("{method} {path}");
+            let responses = op["responses"].as_object().unwrap();
+            if method == "options" {
+                assert!(responses["204"]["headers"].get("Allow").is_some(), "{label}");
+                continue;
+            }
+            // Every parameter is bounded: a pattern, an enum, a format or numeric bounds.
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let s = resolve(&doc, &p["schema"]);
+                let bounded = s.get("pattern").is_some()
+                    || s.get("enum").is_some()
+                    || s.get("format").is_some()
+                    || (s.get("minimum").is_some() && s.get("maximum").is_some());
+                assert!(bounded, "{label}: parameter {} is unbounded: {s}", p["name"]);
+            }
+            // Every string, array and object of a body is bounded too.
+            let body = &op["requestBody"]["content"]["application/json"]["schema"];
+            if !body.is_null() {
+                let mut nodes = Vec::new();
+                walk(&doc, body, label.clone(), &mut nodes);
+                for (at, s) in nodes {
+                    let t = types(s);
+                    if t.contains(&"string") {
+                        let bounded =
+                            s.get("maxLength").is_some() || s.get("enum").is_some() || s.get("format").is_some();
+                        assert!(bounded, "{at}: a string without a bound: {s}");
+                    }
+                    if t.contains(&"array") {
+                        assert!(s.get("maxItems").is_some(), "{at}: an array without maxItems");
+                    }
+                }
+                for status in ["408", "413"] {
+                    assert!(responses.contains_key(status), "{label} lacks {status}");
+                }
+                assert!(op["requestBody"]["content"]["application/json"].get("example").is_some(), "{label}");
+            }
+            for status in ["401", "403", "405", "429", "500", "503"] {
+                assert!(responses.contains_key(status), "{label} lacks {status}");
+            }
+            for (status, r) in responses {
+                assert!(r["headers"].get("X-Correlation-Id").is_some(), "{label} {status}");
+                let needs = match status.as_str() {
+                    "401" => Some("WWW-Authenticate"),
+                    "405" => Some("Allow"),
+                    "429" => Some("Retry-After"),
+                    _ => None,
+                };
+                if let Some(h) = needs {
+                    assert!(r["headers"].get(h).is_some(), "{label} {status} lacks {h}");
+                }
+                for (name, example) in r["content"]["application/json"]["examples"].as_object().into_iter().flatten() {
+                    assert_eq!(example["value"]["code"], name.as_str(), "{label} {status}");
+                    assert!(codes.contains(&name.as_str()), "{label} {status}: {name} is no ErrorCode");
+                    exemplified.insert(name.clone());
+                }
+                if status.starts_with(['4', '5']) {
+                    assert!(
+                        !r["content"]["application/json"]["examples"].as_object().unwrap().is_empty(),
+                        "{label} {status}"
+                    );
+                }
+            }
+        }
+    }
+    // One example per code an answer can hold (a run's MODEL_UNAVAILABLE is no answer).
+    for code in codes.iter().filter(|c| !["ROUTE_NOT_FOUND", "MODEL_UNAVAILABLE"].contains(c)) {
+        assert!(exemplified.contains(*code), "no example of {code}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["ErrorBody"]["properties"]["code"]["$ref"], "#/components/schemas/ErrorCode");
+    for page in ["EventPage", "SessionPage", "AttendeePage", "RunPage", "ReviewPage", "IdentityPage", "EventMatchPage"]
+    {
+        let required = schemas[page]["required"].as_array().unwrap();
+        assert!(required.contains(&Value::from("next_cursor")), "{page}");
+    }
+    assert_eq!(schemas["RunItem"]["properties"]["kind"]["$ref"], "#/components/schemas/RunKind");
+    assert!(schemas["RunProgress"]["properties"]["matches_written"].is_object());
+    assert_eq!(schemas["Uuid"]["format"], "uuid");
+    // Links lead to operations that exist.
+    let operations: Vec<&Value> =
+        doc["paths"].as_object().unwrap().values().flat_map(|i| i.as_object().unwrap().values()).collect();
+    let ids: Vec<&str> = operations.iter().filter_map(|o| o["operationId"].as_str()).collect();
+    let mut links = 0;
+    for op in &operations {
+        for r in op["responses"].as_object().unwrap().values() {
+            for l in r["links"].as_object().into_iter().flatten().map(|(_, l)| l) {
+                assert!(ids.contains(&l["operationId"].as_str().unwrap()), "{l}");
+                links += 1;
+            }
+        }
+    }
+    assert!(links >= 20, "{links} links");
+}

@@ -128,6 +128,14 @@ async fn run_validation_errors_in_reference_order() {
         (json!({"kind": "match", "idempotency_key": "naïve"}), "INVALID_IDEMPOTENCY_KEY", "idempotency_key"),
         (json!({"kind": "match", "idempotency_key": 7}), "INVALID_IDEMPOTENCY_KEY", "idempotency_key"),
         (json!({"kind": "match", "idempotency_key": "k", "progress": [1]}), "INVALID_PROGRESS", "progress"),
+        // Found by scripts/fuzz: a counter mingle reports is a count wherever it appears.
+        (json!({"kind": "match", "idempotency_key": "k", "progress": {"total": "3"}}), "INVALID_PROGRESS", "progress"),
+        (json!({"kind": "match", "idempotency_key": "k", "progress": {"failed": -1}}), "INVALID_PROGRESS", "progress"),
+        (
+            json!({"kind": "match", "idempotency_key": "k", "progress": {"processed": 1.5}}),
+            "INVALID_PROGRESS",
+            "progress",
+        ),
         (json!({"kind": "match", "idempotency_key": "k", "progress": big}), "INVALID_PROGRESS", "progress"),
         (
             json!({"kind": "match", "idempotency_key": "k", "snapshot_metadata": "x"}),

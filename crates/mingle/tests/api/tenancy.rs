@@ -103,8 +103,9 @@ async fn org_b_cannot_reach_anything_of_org_a_on_any_route() {
         for (method, _) in item.as_object().unwrap() {
             let method = method.to_uppercase();
             // Routes that name no resource of an org (/auth, the lists, creation) are
-            // covered below by what B's lists and A's snapshot show.
-            if !template.contains('{') {
+            // covered below by what B's lists and A's snapshot show. OPTIONS answers
+            // from the route alone (the same 204 whatever the IDs), so it shows nothing.
+            if !template.contains('{') || method == "OPTIONS" {
                 continue;
             }
             let m: Method = method.parse().unwrap();
