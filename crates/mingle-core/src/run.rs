@@ -190,6 +190,9 @@ mod tests {
         assert_eq!(parse_top_n(Some(&json!(50))), Ok(50));
         // JSON does not tell 17.0 from 17.
         assert_eq!(parse_top_n(Some(&json!(17.0))), Ok(17));
+        // Found by scripts/fuzz: parsed exactly, a large whole number stays whole.
+        let big: serde_json::Value = serde_json::from_str("3861799208039110.0").unwrap();
+        assert!(is_count(&big), "{big}");
         for bad in [json!(0), json!(51), json!(-1), json!(50.5), json!(2.5), json!("10"), json!([10])] {
             let e = parse_top_n(Some(&bad)).unwrap_err();
             assert_eq!((e.code, e.details["field"].as_str()), ("INVALID_TOP_N", Some("top_n")), "{bad}");

@@ -87,6 +87,11 @@ pub enum ErrorCode {
     MATCH_RUN_NOT_FOUND,
     MATCH_NOT_FOUND,
     METHOD_NOT_ALLOWED,
+    /// Below the router: a request hyper could not parse (400), an over-long URI (414),
+    /// too many or too large headers (431).
+    MALFORMED_REQUEST,
+    URI_TOO_LONG,
+    HEADERS_TOO_LARGE,
     PARTNER_ID_CONFLICT,
     IDEMPOTENCY_KEY_CONFLICT,
     PAYLOAD_TOO_LARGE,

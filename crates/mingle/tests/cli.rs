@@ -699,6 +699,39 @@ fn connections_beyond_the_cap_are_refused_at_once_with_the_envelope() {
     assert!(healthz_answers(&base), "served again once connections closed");
 }
 
+#[test]
+fn requests_hyper_cannot_parse_get_the_envelope_and_a_correlation_id() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = serve(dir.path());
+    let addr = base.trim_start_matches("http://").to_owned();
+    let many_headers: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let cases = [
+        (
+            "POST /api/v0/partner/events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_owned(),
+            "400",
+            "MALFORMED_REQUEST",
+        ),
+        ("GARBAGE\r\n\r\n".to_owned(), "400", "MALFORMED_REQUEST"),
+        (format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000)), "414", "URI_TOO_LONG"),
+        (format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"), "431", "HEADERS_TOO_LARGE"),
+    ];
+    for (request, status, code) in cases {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let _ = s.write_all(request.as_bytes());
+        let answer = read_until_closed(&mut s, Duration::from_secs(5)).expect("answered and closed");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{code}: {answer}"));
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{code}: {head}");
+        let head = head.to_ascii_lowercase();
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{code}: {e}: {body:?}"));
+        assert_eq!(body["code"], code);
+        let cid = body["correlation_id"].as_str().unwrap();
+        assert!(head.contains(&format!("x-correlation-id: {cid}")), "{head}");
+    }
+    assert!(healthz_answers(&base), "the server serves on");
+}
+
 /// Sends headers and the first `sent` bytes of a `length`-byte body, then waits for the
 /// answer.
 fn stalled_body(addr: &str, token: &str, sent: &[u8], length: usize) -> (String, Value) {

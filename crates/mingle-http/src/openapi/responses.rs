@@ -39,7 +39,9 @@ pub fn complete(op: &mut Map<String, Value>, has_body: bool, settings: &HttpSett
             "METHOD_NOT_ALLOWED: the route does not answer this method (see Allow); answered before \
             authentication",
         ),
+        ("414", "URI_TOO_LONG: the URI is over 65,534 bytes (answered before routing)"),
         ("429", "PARTNER_RATE_LIMIT_EXCEEDED"),
+        ("431", "HEADERS_TOO_LARGE: over 100 headers, or a head over 400 KiB (answered before routing)"),
         ("500", "INTERNAL_ERROR"),
         (
             "503",
@@ -51,6 +53,13 @@ pub fn complete(op: &mut Map<String, Value>, has_body: bool, settings: &HttpSett
         shared.push(("408", "REQUEST_TIMEOUT: the body did not arrive within the server's body read timeout"));
         shared.push(("413", "PAYLOAD_TOO_LARGE: the body is over the server's --max-body-bytes"));
     }
+    // Any request can be malformed HTTP, answered before routing.
+    const MALFORMED: &str = "MALFORMED_REQUEST (not valid HTTP/1.1: a malformed request line or header, a \
+        negative Content-Length; answered before routing)";
+    match responses.get_mut("400").and_then(|r| r.get_mut("description")) {
+        Some(Value::String(d)) => *d = format!("{d}, {MALFORMED}"),
+        _ => shared.push(("400", MALFORMED)),
+    }
     for (status, description) in shared {
         responses.entry(status).or_insert_with(|| {
             json!({"description": description,
@@ -60,7 +69,7 @@ pub fn complete(op: &mut Map<String, Value>, has_body: bool, settings: &HttpSett
     for (status, response) in responses.iter_mut() {
         let response = response.as_object_mut().expect("a response");
         let mut headers = json!({"X-Correlation-Id": header("X-Correlation-Id")});
-        let after_auth = !matches!(status.as_str(), "401" | "403" | "405" | "500" | "503");
+        let after_auth = !matches!(status.as_str(), "401" | "403" | "405" | "414" | "431" | "500" | "503");
         if after_auth {
             headers["RateLimit"] = header("RateLimit");
             headers["RateLimit-Policy"] = header("RateLimit-Policy");
@@ -145,6 +154,13 @@ pub fn example(code: &str, settings: &HttpSettings) -> Option<(String, Option<Va
             let max = settings.max_body_bytes;
             return Some((format!("The body is over {max} bytes."), Some(json!({"max_bytes": max}))));
         }
+        "MALFORMED_REQUEST" => (
+            "The request is not valid HTTP/1.1: its request line or a header (Content-Length, \
+            say) is malformed.",
+            None,
+        ),
+        "URI_TOO_LONG" => ("The request's URI is too long.", None),
+        "HEADERS_TOO_LARGE" => ("The request has too many headers, or too large ones.", None),
         "INTERNAL_ERROR" => ("Something went wrong on our side; it has been logged.", None),
         "UNAVAILABLE" => ("The service is unavailable; retry later.", None),
         "INVALID_JSON" => ("The request body is not valid JSON: expected value at line 1 column 1.", None),

@@ -235,3 +235,16 @@ async fn list_runs_newest_first_and_by_kind() {
     let paged = crate::harness::walk(&app, "/runs?kind=import", &app.a.rw, &[1]).await;
     assert_eq!(paged.len(), 2);
 }
+
+#[tokio::test]
+async fn whole_numbers_are_counts_however_they_are_written() {
+    // Found by scripts/fuzz: `3861799208039110.0` is a whole number, but serde_json's fast
+    // float parsing read it one ULP off, as a fraction, and the counter was refused.
+    let app = TestApp::new().await;
+    for (i, n) in ["3861799208039110.0", "3.86179920803911e+15", "17.0", "17"].iter().enumerate() {
+        let body = format!(r#"{{"kind": "import", "idempotency_key": "k{i}", "progress": {{"processed": {n}}}}}"#);
+        app.post_raw("/runs", &app.a.rw, &body).await.ok(201);
+    }
+    let body = r#"{"kind": "import", "idempotency_key": "k9", "progress": {"processed": 17.5}}"#;
+    app.post_raw("/runs", &app.a.rw, body).await.err(400, "INVALID_PROGRESS");
+}
