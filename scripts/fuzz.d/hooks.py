@@ -6,21 +6,36 @@ relate one value to another, which JSON Schema cannot express, so a generated
   - an event's end_date is not before its start_date, a session's end_timestamp not
     before its start_timestamp;
   - an import names each attendee_id once; a merge's source and target differ;
-  - a cursor is the next_cursor a list issued (signed, bound to that list and org).
+  - a cursor is a next_cursor the server issued, used on the same list (signed, bound to
+    that list, its path IDs and filters, and the org).
 (A merge's source must also be the review's attendee: the document's MergeReview link
 sends it, from the review list.)
 These hooks make every generated request keep those rules: dates are put in order,
 repeated attendee_ids made unique, a merge's target made to differ from its source (none
 of which can turn a schema-violating request into a valid one), and, in schema-valid
-requests only, a cursor the server did not issue is dropped.
+requests only, a cursor the server did not issue for that very list is dropped.
 """
+import atexit
+import sys
 from datetime import date, datetime
 
 import schemathesis
 from schemathesis.generation import GenerationMode
 
-# A cursor mingle issues: base64url payload '.' base64url 32-byte HMAC tag.
-ISSUED_TAG_LEN = 43
+# Every next_cursor the server answered with, and the list it belongs to: a cursor is
+# bound to its list, path IDs and filters, and anywhere else it is rightly 400
+# INVALID_CURSOR.
+ISSUED = {}
+FOLLOWED = [0]  # schema-valid requests that carried an issued cursor
+atexit.register(lambda: print(f"hooks: {len(ISSUED)} cursors issued, {FOLLOWED[0]} followed", file=sys.stderr))
+
+
+def _list_of(case):
+    """The list a request reads: operation, path IDs and filters (not cursor or limit)."""
+    query = case.query if isinstance(case.query, dict) else {}
+    filters = tuple(sorted((k, str(v)) for k, v in query.items() if k not in ("cursor", "limit")))
+    path = tuple(sorted((k, str(v)) for k, v in (case.path_parameters or {}).items()))
+    return case.operation.path, path, filters
 
 
 def _positive(case):
@@ -34,7 +49,7 @@ def _ordered(body, start_key, end_key, parse):
         try:
             if parse(end) < parse(start):
                 body[start_key], body[end_key] = end, start
-        except ValueError:
+        except (ValueError, TypeError):  # not dates, or naive beside aware
             pass
 
 
@@ -55,9 +70,11 @@ def map_case(ctx, case):
         for i, row in enumerate(body["attendees"]):
             if isinstance(row, dict) and isinstance(row.get("attendee_id"), str):
                 aid = row["attendee_id"]
-                if aid in seen:
-                    aid = f"{aid[:100]}-{i}"
-                    row["attendee_id"] = aid
+                n = i
+                while aid in seen:
+                    aid = f"{row['attendee_id'][:100]}-{n}"
+                    n += len(body["attendees"])
+                row["attendee_id"] = aid
                 seen.add(aid)
     if body is not None and path.endswith("/merge"):
         source, target = body.get("source_partner_id"), body.get("target_partner_id")
@@ -65,10 +82,21 @@ def map_case(ctx, case):
             body["target_partner_id"] = f"{target[:120]}-other"
     query = case.query if isinstance(case.query, dict) else None
     if query and _positive(case) and isinstance(query.get("cursor"), str):
-        tag = query["cursor"].rpartition(".")[2]
-        if len(tag) != ISSUED_TAG_LEN:
+        if ISSUED.get(query["cursor"]) != _list_of(case):
             del query["cursor"]
+        else:
+            FOLLOWED[0] += 1
     return case
+
+
+@schemathesis.hook
+def after_call(ctx, case, response):
+    try:
+        cursor = response.json().get("next_cursor")
+    except (ValueError, AttributeError):
+        return
+    if isinstance(cursor, str):
+        ISSUED[cursor] = _list_of(case)
 
 
 @schemathesis.hook

@@ -41,10 +41,11 @@ pub fn write_canonical(value: &Value, out: &mut impl Write) -> std::io::Result<(
             }
             out.write_all(b"]")
         }
-        // A whole number is written as an integer, as RFC 8785 does: JSON does not tell
-        // `5.0` from `5`, so neither may a replay's fingerprint.
+        // A whole number is written as an integer (RFC 8785 writes `5.0` as `5` too):
+        // JSON does not tell `5.0` from `5`, so neither may a replay's fingerprint.
         Value::Number(n) if n.is_f64() => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => write!(out, "{}", f as i64),
+            // Below 2^127 an i128 holds every whole f64 exactly.
+            Some(f) if f.fract() == 0.0 && f.abs() < 1.7e38 => write!(out, "{}", f as i128),
             _ => Ok(serde_json::to_writer(&mut *out, n)?),
         },
         scalar => Ok(serde_json::to_writer(&mut *out, scalar)?),
@@ -83,8 +84,10 @@ mod tests {
 
     #[test]
     fn whole_numbers_are_integers() {
-        let a: Value = serde_json::from_str(r#"{"n": 5.0, "m": [-0.0, 2.5, 1e3]}"#).unwrap();
-        assert_eq!(to_canonical_string(&a), r#"{"m":[0,2.5,1000],"n":5}"#);
+        let a: Value = serde_json::from_str(r#"{"n": 5.0, "m": [-0.0, 2.5, 1e3, 1e16]}"#).unwrap();
+        assert_eq!(to_canonical_string(&a), r#"{"m":[0,2.5,1000,10000000000000000],"n":5}"#);
+        let b: Value = serde_json::from_str(r#"{"n": 5, "m": [0, 2.5, 1000, 10000000000000000]}"#).unwrap();
+        assert_eq!(to_canonical_string(&a), to_canonical_string(&b));
     }
 
     #[test]

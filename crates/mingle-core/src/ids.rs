@@ -90,7 +90,9 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(value: &str) -> Option<Self> {
-        let valid = !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        let valid = !value.is_empty()
+            && value.len() <= crate::limits::IDEMPOTENCY_KEY_MAX
+            && value.bytes().all(|b| (0x20..=0x7e).contains(&b));
         valid.then(|| Self(value.to_owned()))
     }
 
@@ -103,9 +105,12 @@ impl IdempotencyKey {
     }
 }
 
-/// Parses a run ID (a UUID, any case) into its canonical lower-case hyphenated form.
+/// Parses a run or review ID — a UUID in its 36-character hyphenated form, any case (the
+/// form `format: uuid` describes; not the braced, URN or bare-hex ones `uuid` also reads)
+/// — into its canonical lower-case form.
 pub fn parse_run_id(value: &str) -> Option<String> {
-    uuid::Uuid::try_parse(value).ok().map(|u| u.hyphenated().to_string())
+    let hyphenated = value.len() == 36 && [8, 13, 18, 23].iter().all(|&i| value.as_bytes()[i] == b'-');
+    hyphenated.then(|| uuid::Uuid::try_parse(value).ok()).flatten().map(|u| u.hyphenated().to_string())
 }
 
 #[cfg(test)]
@@ -147,5 +152,9 @@ mod tests {
             Some("0190a5c4-1b2c-7d3e-8f40-123456789abc")
         );
         assert!(parse_run_id("not-a-uuid").is_none());
+        let id = "0190a5c4-1b2c-7d3e-8f40-123456789abc";
+        for other_form in [id.replace('-', ""), format!("{{{id}}}"), format!("urn:uuid:{id}")] {
+            assert!(parse_run_id(&other_form).is_none(), "{other_form}");
+        }
     }
 }

@@ -161,7 +161,8 @@ pub const MAX_TOP_N: u32 = 50;
 /// Whether a JSON value is a whole number at least 0. `10.0` is one: JSON (and JSON
 /// Schema's `integer`) does not tell it from `10`.
 pub fn is_count(v: &serde_json::Value) -> bool {
-    v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0)
+    // At most u64::MAX: clients read counts into 64-bit integers.
+    v.as_u64().is_some() || v.as_f64().is_some_and(|f| (0.0..=u64::MAX as f64).contains(&f) && f.fract() == 0.0)
 }
 
 /// The optional `top_n` of a match run: a whole number 1-50 (`10.0` is `10`; `"10"` is

@@ -21,8 +21,12 @@ impl Timestamp {
 
     /// Parses any RFC 3339 timestamp (any offset, any precision); sub-millisecond
     /// digits are truncated.
+    /// RFC 3339's `date-time`: `T` (or `t`) between date and time, a year from 0001
+    /// (chrono also reads a space there, and year 0, which JSON Schema validators refuse).
     pub fn parse_rfc3339(value: &str) -> Option<Self> {
-        DateTime::parse_from_rfc3339(value).ok().map(|t| Self(t.timestamp_millis()))
+        let separated = matches!(value.as_bytes().get(10), Some(b'T' | b't'));
+        let t = DateTime::parse_from_rfc3339(value).ok().filter(|t| separated && t.year() >= 1)?;
+        Some(Self(t.timestamp_millis()))
     }
 
     pub fn to_rfc3339(self) -> String {
@@ -40,7 +44,8 @@ pub fn parse_date(value: &str) -> Option<NaiveDate> {
     if !shaped {
         return None;
     }
-    // Year 0 exists in chrono's calendar but not in RFC 3339's `full-date`.
+    // Year 0 is in chrono's calendar and RFC 3339's grammar, but JSON Schema validators
+    // (Python's, which schemathesis and many clients use) refuse it for `format: date`.
     NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|d| d.year() >= 1)
 }
 

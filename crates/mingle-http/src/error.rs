@@ -96,6 +96,9 @@ pub enum ErrorCode {
     IDEMPOTENCY_KEY_CONFLICT,
     PAYLOAD_TOO_LARGE,
     MODEL_UNAVAILABLE,
+    /// A run's `error.code`, never an answer: its workers kept stopping (see RUN_ABANDONED
+    /// in docs/operations.md).
+    RUN_ABANDONED,
     INTERNAL_ERROR,
     UNAVAILABLE,
 }

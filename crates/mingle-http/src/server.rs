@@ -145,15 +145,21 @@ impl EnvelopedSocket {
 
 /// The envelope answer standing in for hyper's bare answer `head`, if it is one.
 pub fn enveloped_parse_error(head: &[u8]) -> Option<Vec<u8>> {
-    let (status, code, message) = if head.starts_with(b"HTTP/1.1 400 ") {
+    // hyper answers in the version of the connection's earlier requests, 1.1 unless one was 1.0.
+    let version = if head.starts_with(b"HTTP/1.0 ") { "HTTP/1.0" } else { "HTTP/1.1" };
+    let head_status = head.get(9..13).unwrap_or_default();
+    if !(head.starts_with(b"HTTP/1.1 ") || head.starts_with(b"HTTP/1.0 ")) {
+        return None;
+    }
+    let (status, code, message) = if head_status == b"400 " {
         (
             "400 Bad Request",
             "MALFORMED_REQUEST",
             "The request is not valid HTTP/1.1: its request line or a header (Content-Length, say) is malformed.",
         )
-    } else if head.starts_with(b"HTTP/1.1 414 ") {
+    } else if head_status == b"414 " {
         ("414 URI Too Long", "URI_TOO_LONG", "The request's URI is too long.")
-    } else if head.starts_with(b"HTTP/1.1 431 ") {
+    } else if head_status == b"431 " {
         (
             "431 Request Header Fields Too Large",
             "HEADERS_TOO_LARGE",
@@ -175,7 +181,7 @@ pub fn enveloped_parse_error(head: &[u8]) -> Option<Vec<u8>> {
     let date = date.map(|d| format!("{d}\r\n")).unwrap_or_default();
     Some(
         format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-correlation-id: {cid}\r\nconnection: close\r\n{date}\r\n{body}",
+            "{version} {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-correlation-id: {cid}\r\nconnection: close\r\n{date}\r\n{body}",
             body.len()
         )
         .into_bytes(),
@@ -237,5 +243,8 @@ mod tests {
         assert!(enveloped_parse_error(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
         let with_body = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n{}";
         assert!(enveloped_parse_error(with_body).is_none());
+        // After an HTTP/1.0 request on the connection hyper answers in 1.0; so do we.
+        let old = enveloped_parse_error(b"HTTP/1.0 400 Bad Request\r\ncontent-length: 0\r\n\r\n").unwrap();
+        assert!(old.starts_with(b"HTTP/1.0 400 Bad Request\r\n"));
     }
 }

@@ -41,7 +41,7 @@ pub fn complete(op: &mut Map<String, Value>, has_body: bool, settings: &HttpSett
         ),
         ("414", "URI_TOO_LONG: the URI is over 65,534 bytes (answered before routing)"),
         ("429", "PARTNER_RATE_LIMIT_EXCEEDED"),
-        ("431", "HEADERS_TOO_LARGE: over 100 headers, or a head over 400 KiB (answered before routing)"),
+        ("431", "HEADERS_TOO_LARGE: over 100 headers, or a head over 408 KiB (answered before routing)"),
         ("500", "INTERNAL_ERROR"),
         (
             "503",

@@ -124,7 +124,7 @@ pub fn shared() -> Vec<(&'static str, Value)> {
                 unchanged, review_required, failed. Enrichment: total, processed, enriched, skipped, failed. \
                 Match: attendees, pairs_scored, matches_written. A run created with POST /runs keeps the \
                 object it was given (at most 64 KiB), whose counters must be counts too.",
-            "properties": PROGRESS_COUNTERS.iter().map(|k| (k.to_string(), json!({"type": "integer", "minimum": 0})))
+            "properties": PROGRESS_COUNTERS.iter().map(|k| (k.to_string(), json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})))
                 .collect::<Map<_, _>>()}),
         ),
         ("Metadata", json!({"type": "object", "description": "Any JSON object of at most 64 KiB serialized."})),

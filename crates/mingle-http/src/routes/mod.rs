@@ -1,6 +1,8 @@
 //! The partner routes, one module per resource. Each handler checks in the documented
 //! order: path IDs, then the query or body, then existence (in the service), then
-//! conflicts.
+//! conflicts. The annotations give the OpenAPI document its operations and response
+//! shapes; request bodies' schemas, every bound and the shared answers are added in
+//! `crate::openapi`.
 
 pub mod attendees;
 pub mod enrichment;

@@ -66,7 +66,7 @@ fn review_id(ids: &PathIds) -> Result<String, ApiError> {
 }
 
 fn reason(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
-    Ok(f.get("reason").map(|v| text(v, "reason", 2000, "INVALID_JSON")).transpose()?)
+    Ok(f.get("reason").map(|v| text(v, "reason", mingle_core::limits::REASON_MAX, "INVALID_JSON")).transpose()?)
 }
 
 /// Accepts, rejects, or marks an open review as a distinct person.

@@ -193,7 +193,11 @@ async fn get_run_checks_the_id_and_the_org() {
     let app = TestApp::new().await;
     let run = app.post("/runs", &app.a.rw, &json!({"kind": "match", "idempotency_key": "k"})).await.ok(201).clone();
     let id = run["run_id"].as_str().unwrap();
-    for bad in ["not-a-uuid", "123", "0190a5c4-1b2c-7d3e-8f40-123456789abcd"] {
+    // Found by review of the fuzzing work: the braced, URN and bare-hex forms the `uuid`
+    // crate reads are not the `format: uuid` the document publishes.
+    let bare = id.replace('-', "");
+    let (braced, urn) = (format!("%7B{id}%7D"), format!("urn:uuid:{id}"));
+    for bad in ["not-a-uuid", "123", "0190a5c4-1b2c-7d3e-8f40-123456789abcd", &bare, &braced, &urn] {
         let r = app.get(&format!("/runs/{bad}"), &app.a.rw).await;
         r.err(400, "INVALID_RUN_ID");
         assert_eq!(r.field(), "run_id");

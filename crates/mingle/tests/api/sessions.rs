@@ -76,6 +76,17 @@ async fn session_validation_errors() {
             "start_timestamp",
         ),
         (json!({"session_id": "s", "title": "T", "end_timestamp": "soon"}), "INVALID_END_TIMESTAMP", "end_timestamp"),
+        // Not RFC 3339's date-time, though chrono reads them: a space for `T`, year 0.
+        (
+            json!({"session_id": "s", "title": "T", "start_timestamp": "2026-09-10 13:00:00Z"}),
+            "INVALID_START_TIMESTAMP",
+            "start_timestamp",
+        ),
+        (
+            json!({"session_id": "s", "title": "T", "start_timestamp": "0000-09-10T13:00:00Z"}),
+            "INVALID_START_TIMESTAMP",
+            "start_timestamp",
+        ),
         (
             json!({"session_id": "s", "title": "T", "start_timestamp": "2026-09-10T14:00:00Z", "end_timestamp": "2026-09-10T13:00:00Z"}),
             "INVALID_END_TIMESTAMP",
