@@ -26,7 +26,7 @@ from schemathesis.generation import GenerationMode
 # bound to its list, path IDs and filters, and anywhere else it is rightly 400
 # INVALID_CURSOR.
 ISSUED = {}
-FOLLOWED = [0]  # schema-valid requests that carried an issued cursor
+FOLLOWED = [0]  # requests that carried a cursor issued for their list and were answered 200
 atexit.register(lambda: print(f"hooks: {len(ISSUED)} cursors issued, {FOLLOWED[0]} followed", file=sys.stderr))
 
 
@@ -84,13 +84,14 @@ def map_case(ctx, case):
     if query and _positive(case) and isinstance(query.get("cursor"), str):
         if ISSUED.get(query["cursor"]) != _list_of(case):
             del query["cursor"]
-        else:
-            FOLLOWED[0] += 1
     return case
 
 
 @schemathesis.hook
 def after_call(ctx, case, response):
+    query = case.query if isinstance(case.query, dict) else {}
+    if response.status_code == 200 and ISSUED.get(query.get("cursor")) == _list_of(case):
+        FOLLOWED[0] += 1
     try:
         cursor = response.json().get("next_cursor")
     except (ValueError, AttributeError):

@@ -77,8 +77,10 @@ pub fn finish(routes: OpenApi, settings: &HttpSettings) -> Value {
 }
 
 fn tighten_schemas(schemas: &mut Map<String, Value>, settings: &HttpSettings) {
+    let mut written = Vec::new();
     for (name, schema) in schemas::shared().into_iter().chain(schemas::requests(settings.max_import_rows)) {
         schemas.insert(name.into(), schema);
+        written.push(name);
     }
     for (schema, property, value) in schemas::response_fields() {
         let slot = &mut schemas[schema]["properties"][property];
@@ -90,7 +92,6 @@ fn tighten_schemas(schemas: &mut Map<String, Value>, settings: &HttpSettings) {
         }
     }
     // The derived schemas are the responses'; the hand-written ones say what they require.
-    let written: Vec<&str> = schemas::shared().into_iter().chain(schemas::requests(0)).map(|(n, _)| n).collect();
     for (name, schema) in schemas.iter_mut() {
         if written.contains(&name.as_str()) {
             continue;

@@ -33,6 +33,12 @@ fn with_example(schema: &Value, example: &str) -> Value {
     s
 }
 
+/// `schema` with a description of its own.
+fn described(mut schema: Value, description: &str) -> Value {
+    schema["description"] = json!(description);
+    schema
+}
+
 fn text(max: usize) -> Value {
     json!({"type": "string", "maxLength": max, "pattern": l::text_pattern()})
 }
@@ -164,7 +170,7 @@ pub fn requests(max_import_rows: usize) -> Vec<(&'static str, Value)> {
             "event_id": id, "title": required_text(l::EVENT_TITLE_MAX),
             "description": nullable(text(l::DESCRIPTION_MAX)),
             "start_date": nullable(reference("Date")),
-            "end_date": {"description": "Not before start_date.", "oneOf": [{"type": "null"}, reference("Date")]},
+            "end_date": described(nullable(reference("Date")), "Not before start_date."),
             "timezone": nullable(reference("Timezone")),
             "visibility": nullable(text(l::VISIBILITY_MAX)), "url_slug": nullable(text(l::URL_SLUG_MAX))}),
                 &["event_id", "title"],
@@ -189,7 +195,7 @@ pub fn requests(max_import_rows: usize) -> Vec<(&'static str, Value)> {
             "session_id": id, "title": required_text(l::SESSION_TITLE_MAX),
             "description": nullable(text(l::DESCRIPTION_MAX)),
             "start_timestamp": nullable(reference("Timestamp")),
-            "end_timestamp": {"description": "Not before start_timestamp.", "oneOf": [{"type": "null"}, reference("Timestamp")]}}),
+            "end_timestamp": described(nullable(reference("Timestamp")), "Not before start_timestamp.")}),
                 &["session_id", "title"],
                 "A new session; session_id is unique across the org's events.",
             ),
