@@ -31,11 +31,9 @@ fn bearer(request: &Request) -> Option<&str> {
 }
 
 fn rate_limit_headers(state: &AppState, d: &Decision) -> [(HeaderName, HeaderValue); 2] {
-    let s = state.rate_limiter.policy();
-    let policy = format!("\"default\";q={};w={}", s.burst, s.window_secs());
     let current = format!("\"default\";r={};t={}", d.remaining, d.full_in_secs);
     [
-        (HeaderName::from_static("ratelimit-policy"), HeaderValue::from_str(&policy).expect("ascii")),
+        (HeaderName::from_static("ratelimit-policy"), state.rate_limit_policy.clone()),
         (HeaderName::from_static("ratelimit"), HeaderValue::from_str(&current).expect("ascii")),
     ]
 }

@@ -75,12 +75,13 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     if method == axum::http::Method::OPTIONS {
         response.extensions_mut().insert(RequestMethod(method.clone()));
     }
-    let route = route.as_deref().unwrap_or("unmatched");
+    static UNMATCHED: std::sync::LazyLock<std::sync::Arc<str>> = std::sync::LazyLock::new(|| "unmatched".into());
+    let route = route.unwrap_or_else(|| UNMATCHED.clone());
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    crate::metrics::record_request(&method, route, status, elapsed.as_secs_f64());
+    crate::metrics::record_request(&method, &route, status, elapsed.as_secs_f64());
     span.in_scope(|| {
-        tracing::info!(method = %method, path, route, org_id = org.as_deref(), status,
+        tracing::info!(method = %method, path, route = &*route, org_id = org.as_deref(), status,
             latency_ms = elapsed.as_millis() as u64, "request served");
     });
     response

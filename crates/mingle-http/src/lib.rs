@@ -59,12 +59,18 @@ pub struct AppState {
     pub services: Arc<Services>,
     pub settings: Arc<HttpSettings>,
     pub rate_limiter: Arc<RateLimiter>,
+    /// The `RateLimit-Policy` header every authenticated answer carries, written once.
+    pub rate_limit_policy: axum::http::HeaderValue,
 }
 
 impl AppState {
     pub fn new(services: Services, settings: HttpSettings) -> Self {
         let rate_limiter = Arc::new(RateLimiter::new(services.store.clone(), settings.rate_limit));
-        Self { services: Arc::new(services), settings: Arc::new(settings), rate_limiter }
+        let s = settings.rate_limit;
+        let rate_limit_policy =
+            axum::http::HeaderValue::from_str(&format!("\"default\";q={};w={}", s.burst, s.window_secs()))
+                .expect("ascii");
+        Self { services: Arc::new(services), settings: Arc::new(settings), rate_limiter, rate_limit_policy }
     }
 }
 

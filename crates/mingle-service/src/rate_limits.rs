@@ -26,10 +26,6 @@ impl RateLimiter {
         Self { policy, store, local }
     }
 
-    pub fn policy(&self) -> Policy {
-        self.policy
-    }
-
     /// Takes one request from the account's bucket.
     pub async fn check(&self, org_id: &str, service_account_id: &str) -> Result<Decision, ServiceError> {
         if let Some(local) = &self.local {

@@ -1,7 +1,9 @@
 //! The store contract: what every backend must do, as the services observe it through
 //! the traits — ordering (IDs compare byte-wise, as the cursors assume), paging, unique
 //! keys, idempotency under concurrency, leases, the outbox, and plans written as given.
-//! Each test runs against every backend of [`backends`]: SQLite always, and PostgreSQL
+//! Each test runs against every backend of [`backends`]: SQLite always (twice: with the
+//! short reads on the calling thread, as served, and with every read through the pool),
+//! and PostgreSQL
 //! when `MINGLE_TEST_POSTGRES_URL` names a server (`.ci/run` sets it; when it is set,
 //! a backend that cannot be reached fails the test rather than being skipped).
 
@@ -26,7 +28,13 @@ pub(crate) async fn backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = format!("sqlite://{}", dir.path().join("contract.db").display());
     let sqlite = crate::connect(&url).await.expect("open SQLite");
-    let mut all = vec![Backend { name: "sqlite", store: sqlite, _dir: Some(dir) }];
+    let pooled_dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", pooled_dir.path().join("contract.db").display());
+    let pooled = crate::sqlite::SqliteStore::open(&url).await.expect("open SQLite").without_thread_reads();
+    let mut all = vec![
+        Backend { name: "sqlite", store: sqlite, _dir: Some(dir) },
+        Backend { name: "sqlite, reads through the pool", store: Arc::new(pooled), _dir: Some(pooled_dir) },
+    ];
     if let Ok(base) = std::env::var("MINGLE_TEST_POSTGRES_URL") {
         let url = crate::postgres::fresh_schema_url(&base).await.expect("MINGLE_TEST_POSTGRES_URL is set but unusable");
         let store = crate::connect(&url).await.expect("open PostgreSQL");

@@ -102,36 +102,15 @@ pub(crate) fn org_from_row(r: &impl StoreRow) -> Result<Org, StoreError> {
 }
 
 pub(crate) fn account_from_row(r: &impl StoreRow) -> Result<ServiceAccount, StoreError> {
-    account_from_columns(
-        get(r, "org_id")?,
-        get(r, "service_account_id")?,
-        get(r, "name")?,
-        &get::<String>(r, "scopes")?,
-        &get::<String>(r, "status")?,
-        get(r, "created_at")?,
-        get(r, "updated_at")?,
-    )
-}
-
-/// The account from its stored columns; shared by the pooled reads and the
-/// credential read on the request's thread (credentials.rs).
-pub(crate) fn account_from_columns(
-    org_id: String,
-    service_account_id: String,
-    name: String,
-    scopes: &str,
-    status: &str,
-    created_at: i64,
-    updated_at: i64,
-) -> Result<ServiceAccount, StoreError> {
+    let status: String = get(r, "status")?;
     Ok(ServiceAccount {
-        org_id,
-        service_account_id,
-        name,
-        scopes: Scope::parse_list(scopes).map_err(StoreError::Backend)?,
-        status: AccountStatus::parse(status).ok_or_else(|| StoreError::Backend(format!("bad status {status}")))?,
-        created_at: Timestamp::from_millis(created_at),
-        updated_at: Timestamp::from_millis(updated_at),
+        org_id: get(r, "org_id")?,
+        service_account_id: get(r, "service_account_id")?,
+        name: get(r, "name")?,
+        scopes: Scope::parse_list(&get::<String>(r, "scopes")?).map_err(StoreError::Backend)?,
+        status: AccountStatus::parse(&status).ok_or_else(|| StoreError::Backend(format!("bad status {status}")))?,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
     })
 }
 
@@ -198,6 +177,20 @@ pub(crate) fn run_from_row(r: &impl StoreRow) -> Result<Run, StoreError> {
         started_at: opt_ts(r, "started_at")?,
         terminal_at: opt_ts(r, "terminal_at")?,
         attempts: get(r, "attempts")?,
+    })
+}
+
+/// A row of the attendee page: the membership, the attendee's name, title and company,
+/// its open reviews and its last enrichment.
+pub(crate) fn attendee_listing_from_row(r: &impl StoreRow) -> Result<AttendeeListing, StoreError> {
+    Ok(AttendeeListing {
+        attendee_id: get(r, "attendee_id")?,
+        name: get(r, "name")?,
+        title: get(r, "title")?,
+        company: get(r, "company")?,
+        membership: membership_from_row(r)?,
+        open_reviews: get(r, "open_reviews")?,
+        enrichment: last_enrichment(r)?,
     })
 }
 

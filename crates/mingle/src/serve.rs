@@ -44,7 +44,10 @@ pub async fn run(store: Arc<dyn Store>, args: &ServeArgs) -> anyhow::Result<()> 
             _ = on_stop.changed() => {}
         }
     };
-    mingle_http::server::serve(listener, app(services, args), args.connection_limits(), shutdown).await?;
+    let router = app(services, args);
+    let upkeep = tokio::spawn(mingle_http::metrics::upkeep());
+    mingle_http::server::serve(listener, router, args.connection_limits(), shutdown).await?;
+    upkeep.abort();
     let _ = stop.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;

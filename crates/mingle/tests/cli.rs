@@ -129,7 +129,7 @@ fn provision_with_the_cli_then_serve_on_the_default_database() {
 
     // Status changes through the CLI take effect on the very next request. Each check
     // is made many times over fresh connections, so every runtime thread's own
-    // credential connection (sqlite/credentials.rs), already warm, has to see it.
+    // read connection (sqlite/on_thread.rs), already warm, has to see it.
     let status = |action: &str| json_of(&mingle(dir.path(), &["service-account", action, &account, "--json"]));
     let codes = || {
         (0..16)

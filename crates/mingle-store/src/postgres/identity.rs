@@ -402,19 +402,7 @@ impl IdentityStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AttendeeListing {
-                    attendee_id: get(r, "attendee_id")?,
-                    name: get(r, "name")?,
-                    title: get(r, "title")?,
-                    company: get(r, "company")?,
-                    membership: membership_from_row(r)?,
-                    open_reviews: get(r, "open_reviews")?,
-                    enrichment: last_enrichment(r)?,
-                })
-            })
-            .collect()
+        rows.iter().map(attendee_listing_from_row).collect()
     }
 
     async fn list_decisions(

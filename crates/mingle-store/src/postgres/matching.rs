@@ -193,7 +193,11 @@ impl MatchStore for PgStore {
         }
         if let Some(after) = &page.after {
             let (a, b_id) = after.id.split_once('\u{1f}').unwrap_or((after.id.as_str(), ""));
-            b.push(" AND (m.final_key < ")
+            // The first condition is implied by the second; it lets the index start at
+            // the cursor instead of scanning every row before it.
+            b.push(" AND m.final_key <= ")
+                .push_bind(after.key)
+                .push(" AND (m.final_key < ")
                 .push_bind(after.key)
                 .push(" OR (m.final_key = ")
                 .push_bind(after.key)

@@ -4,10 +4,19 @@ use async_trait::async_trait;
 use mingle_core::rate_limit::{Bucket, Decision};
 use mingle_core::{Scope, Timestamp};
 
-use super::{credentials, insert_error, SqliteStore};
+use super::{insert_error, SqliteStore};
 use crate::models::*;
 use crate::rows::*;
 use crate::{AccountStore, StoreError};
+
+/// Every authenticated request's read: its token, account and org, on the request's
+/// thread when it can be (on_thread.rs), else through the pool.
+pub(super) const CREDENTIAL_SQL: &str = "SELECT t.token_hash, t.revoked_at, o.cursor_key,
+        a.org_id, a.service_account_id, a.name, a.scopes, a.status, a.created_at, a.updated_at
+     FROM api_tokens t
+     JOIN service_accounts a ON a.org_id = t.org_id AND a.service_account_id = t.service_account_id
+     JOIN orgs o ON o.org_id = t.org_id
+     WHERE t.org_id = ? AND t.token_id = ?";
 
 #[async_trait]
 impl AccountStore for SqliteStore {
@@ -127,16 +136,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn find_credential(&self, org_id: &str, token_id: &str) -> Result<Option<Credential>, StoreError> {
-        if let Some(answer) = self.credentials.read(org_id, token_id) {
-            return answer;
-        }
-        let row = sqlx::query(credentials::CREDENTIAL_SQL)
-            .bind(org_id)
-            .bind(token_id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(StoreError::backend)?;
-        row.map(|r| credential_from_row(&r)).transpose()
+        short_read!(one: self, CREDENTIAL_SQL, [org_id, token_id], credential_from_row)
     }
 
     async fn take_rate_token(

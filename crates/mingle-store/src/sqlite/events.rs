@@ -9,6 +9,9 @@ use crate::models::*;
 use crate::rows::*;
 use crate::{EventStore, StoreError};
 
+/// An event by its key: on the request's thread when it can be (on_thread.rs).
+pub(super) const EVENT_BY_KEY: &str = "SELECT * FROM events WHERE org_id = ? AND event_id = ?";
+
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn insert_event(&self, org_id: &str, e: &Event) -> Result<(), StoreError> {
@@ -38,32 +41,14 @@ impl EventStore for SqliteStore {
     }
 
     async fn get_event(&self, org_id: &str, event_id: &str) -> Result<Option<Event>, StoreError> {
-        sqlx::query("SELECT * FROM events WHERE org_id = ? AND event_id = ?")
-            .bind(org_id)
-            .bind(event_id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(StoreError::backend)?
-            .map(|r| event_from_row(&r))
-            .transpose()
+        short_read!(one: self, EVENT_BY_KEY, [org_id, event_id], event_from_row)
     }
 
     async fn list_events(&self, org_id: &str, page: &PageQuery) -> Result<Vec<Event>, StoreError> {
         let (key, id) = after_desc(page);
-        sqlx::query(
-            "SELECT * FROM events WHERE org_id = ? AND (created_at, event_id) < (?, ?)
-             ORDER BY created_at DESC, event_id DESC LIMIT ?",
-        )
-        .bind(org_id)
-        .bind(key)
-        .bind(id)
-        .bind(page.limit)
-        .fetch_all(&self.read)
-        .await
-        .map_err(StoreError::backend)?
-        .iter()
-        .map(event_from_row)
-        .collect()
+        const SQL: &str = "SELECT * FROM events WHERE org_id = ? AND (created_at, event_id) < (?, ?)
+             ORDER BY created_at DESC, event_id DESC LIMIT ?";
+        short_read!(all: self, SQL, [org_id, key, &id, page.limit], event_from_row)
     }
 
     async fn update_event_context(
@@ -123,36 +108,18 @@ impl EventStore for SqliteStore {
     }
 
     async fn get_session(&self, org_id: &str, session_id: &str) -> Result<Option<Session>, StoreError> {
-        sqlx::query("SELECT * FROM sessions WHERE org_id = ? AND session_id = ?")
-            .bind(org_id)
-            .bind(session_id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(StoreError::backend)?
-            .map(|r| session_from_row(&r))
-            .transpose()
+        const SQL: &str = "SELECT * FROM sessions WHERE org_id = ? AND session_id = ?";
+        short_read!(one: self, SQL, [org_id, session_id], session_from_row)
     }
 
     async fn list_sessions(&self, org_id: &str, event_id: &str, page: &PageQuery) -> Result<Vec<Session>, StoreError> {
         let (key, id) =
             page.after.as_ref().map(|p: &Position| (p.key, p.id.clone())).unwrap_or((i64::MIN, String::new()));
         // Sessions without a start sort last: their key is i64::MAX.
-        sqlx::query(
-            "SELECT * FROM sessions
+        const SQL: &str = "SELECT * FROM sessions
              WHERE org_id = ? AND event_id = ? AND (COALESCE(start_timestamp, 9223372036854775807), session_id) > (?, ?)
-             ORDER BY (start_timestamp IS NULL), start_timestamp, session_id LIMIT ?",
-        )
-        .bind(org_id)
-        .bind(event_id)
-        .bind(key)
-        .bind(id)
-        .bind(page.limit)
-        .fetch_all(&self.read)
-        .await
-        .map_err(StoreError::backend)?
-        .iter()
-        .map(session_from_row)
-        .collect()
+             ORDER BY (start_timestamp IS NULL), start_timestamp, session_id LIMIT ?";
+        short_read!(all: self, SQL, [org_id, event_id, key, &id, page.limit], session_from_row)
     }
 
     async fn lookup_partner_id(

@@ -388,8 +388,7 @@ impl IdentityStore for SqliteStore {
         page: &PageQuery,
     ) -> Result<Vec<AttendeeListing>, StoreError> {
         let after = page.after.as_ref().map(|p| p.id.clone()).unwrap_or_default();
-        let rows = sqlx::query(
-            "SELECT m.*, a.name, a.title, a.company,
+        const SQL: &str = "SELECT m.*, a.name, a.title, a.company,
                 (SELECT COUNT(*) FROM reviews r WHERE r.org_id = m.org_id AND r.attendee_id = m.attendee_id
                     AND r.status = 'open') AS open_reviews,
                 f.input_hash AS enriched_hash, f.model_id AS enriched_model
@@ -398,28 +397,8 @@ impl IdentityStore for SqliteStore {
              LEFT JOIN attendee_features f
                 ON f.org_id = m.org_id AND f.event_id = m.event_id AND f.attendee_id = m.attendee_id
              WHERE m.org_id = ? AND m.event_id = ? AND m.attendee_id > ?
-             ORDER BY m.attendee_id LIMIT ?",
-        )
-        .bind(org_id)
-        .bind(event_id)
-        .bind(after)
-        .bind(page.limit)
-        .fetch_all(&self.read)
-        .await
-        .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AttendeeListing {
-                    attendee_id: get(r, "attendee_id")?,
-                    name: get(r, "name")?,
-                    title: get(r, "title")?,
-                    company: get(r, "company")?,
-                    membership: membership_from_row(r)?,
-                    open_reviews: get(r, "open_reviews")?,
-                    enrichment: last_enrichment(r)?,
-                })
-            })
-            .collect()
+             ORDER BY m.attendee_id LIMIT ?";
+        short_read!(all: self, SQL, [org_id, event_id, &after, page.limit], attendee_listing_from_row)
     }
 
     async fn list_decisions(
@@ -447,14 +426,8 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn get_review(&self, org_id: &str, review_id: &str) -> Result<Option<Review>, StoreError> {
-        sqlx::query("SELECT * FROM reviews WHERE org_id = ? AND review_id = ?")
-            .bind(org_id)
-            .bind(review_id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db)?
-            .map(|r| review_from_row(&r))
-            .transpose()
+        const SQL: &str = "SELECT * FROM reviews WHERE org_id = ? AND review_id = ?";
+        short_read!(one: self, SQL, [org_id, review_id], review_from_row)
     }
 
     async fn list_open_reviews(

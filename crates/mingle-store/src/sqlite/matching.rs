@@ -144,18 +144,11 @@ impl MatchStore for SqliteStore {
         run_id: &str,
         attendee_id: &str,
     ) -> Result<Vec<StoredMatch>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM matches WHERE org_id = ?1 AND run_id = ?2 AND a_id = ?3 AND a_rank IS NOT NULL
+        // At most top_n rows a side.
+        const SQL: &str = "SELECT * FROM matches WHERE org_id = ?1 AND run_id = ?2 AND a_id = ?3 AND a_rank IS NOT NULL
              UNION ALL
-             SELECT * FROM matches WHERE org_id = ?1 AND run_id = ?2 AND b_id = ?3 AND b_rank IS NOT NULL",
-        )
-        .bind(org_id)
-        .bind(run_id)
-        .bind(attendee_id)
-        .fetch_all(&self.read)
-        .await
-        .map_err(db)?;
-        rows.iter().map(match_from_row).collect()
+             SELECT * FROM matches WHERE org_id = ?1 AND run_id = ?2 AND b_id = ?3 AND b_rank IS NOT NULL";
+        short_read!(all: self, SQL, [org_id, run_id, attendee_id], match_from_row)
     }
 
     async fn event_matches(
@@ -165,54 +158,68 @@ impl MatchStore for SqliteStore {
         filter: &MatchFilter,
         page: &PageQuery,
     ) -> Result<Vec<StoredMatch>, StoreError> {
-        let mut b = QueryBuilder::<Sqlite>::new("SELECT m.* FROM matches m WHERE m.org_id = ");
-        b.push_bind(org_id).push(" AND m.run_id = ").push_bind(run_id);
+        use rusqlite::types::Value;
+        // The statement and its arguments, built once for either path.
+        let mut sql = String::from("SELECT m.* FROM matches m WHERE m.org_id = ? AND m.run_id = ?");
+        let mut args = vec![Value::Text(org_id.to_owned()), Value::Text(run_id.to_owned())];
         if let Some(session) = &filter.session_id {
             for side in ["a_id", "b_id"] {
-                b.push(" AND EXISTS (SELECT 1 FROM match_sessions s WHERE s.org_id = m.org_id AND s.run_id = m.run_id AND s.session_id = ")
-                    .push_bind(session)
-                    .push(format!(" AND s.attendee_id = m.{side})"));
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM match_sessions s WHERE s.org_id = m.org_id AND s.run_id = m.run_id
+                       AND s.session_id = ? AND s.attendee_id = m.{side})"
+                ));
+                args.push(Value::Text(session.clone()));
             }
         }
         if let Some(goal) = &filter.goal {
-            b.push(
+            sql.push_str(
                 " AND EXISTS (SELECT 1 FROM match_profiles p WHERE p.org_id = m.org_id AND p.run_id = m.run_id
-                   AND p.attendee_id IN (m.a_id, m.b_id) AND (p.goal_category = ",
-            )
-            .push_bind(goal)
-            .push(" OR instr(p.goal_folded, ")
-            .push_bind(goal)
-            .push(") > 0))");
+                   AND p.attendee_id IN (m.a_id, m.b_id) AND (p.goal_category = ? OR instr(p.goal_folded, ?) > 0))",
+            );
+            args.extend([Value::Text(goal.clone()), Value::Text(goal.clone())]);
         }
         if let Some(after) = &page.after {
             let (a, b_id) = after.id.split_once('\u{1f}').unwrap_or((after.id.as_str(), ""));
-            b.push(" AND (m.final_key < ")
-                .push_bind(after.key)
-                .push(" OR (m.final_key = ")
-                .push_bind(after.key)
-                .push(" AND (m.a_id, m.b_id) > (")
-                .push_bind(a.to_owned())
-                .push(", ")
-                .push_bind(b_id.to_owned())
-                .push(")))");
+            // The first condition is implied by the second; it lets the index start at
+            // the cursor instead of scanning every row before it.
+            sql.push_str(
+                " AND m.final_key <= ? AND (m.final_key < ? OR (m.final_key = ? AND (m.a_id, m.b_id) > (?, ?)))",
+            );
+            args.extend([
+                Value::Integer(after.key),
+                Value::Integer(after.key),
+                Value::Integer(after.key),
+                Value::Text(a.to_owned()),
+                Value::Text(b_id.to_owned()),
+            ]);
         }
-        b.push(" ORDER BY m.final_key DESC, m.a_id, m.b_id LIMIT ").push_bind(page.limit as i64);
-        let rows = b.build().fetch_all(&self.read).await.map_err(db)?;
+        sql.push_str(" ORDER BY m.final_key DESC, m.a_id, m.b_id LIMIT ?");
+        args.push(Value::Integer(page.limit.into()));
+        // A filter may scan the whole run to fill a page: that read stays on the pool.
+        let short = filter.session_id.is_none() && filter.goal.is_none();
+        if short {
+            if let Some(found) = self.on_thread.rows(&sql, rusqlite::params_from_iter(&args), |r| match_from_row(r)) {
+                return found;
+            }
+        }
+        let mut query = sqlx::query(&sql);
+        for arg in args {
+            query = match arg {
+                Value::Integer(i) => query.bind(i),
+                Value::Text(t) => query.bind(t),
+                Value::Real(f) => query.bind(f),
+                Value::Blob(b) => query.bind(b),
+                Value::Null => query.bind(None::<String>),
+            };
+        }
+        let rows = query.fetch_all(&self.read).await.map_err(db)?;
         rows.iter().map(match_from_row).collect()
     }
 
     async fn get_match(&self, org_id: &str, run_id: &str, a: &str, b: &str) -> Result<Option<StoredMatch>, StoreError> {
         let (a, b) = if a < b { (a, b) } else { (b, a) };
-        sqlx::query("SELECT * FROM matches WHERE org_id = ? AND run_id = ? AND a_id = ? AND b_id = ?")
-            .bind(org_id)
-            .bind(run_id)
-            .bind(a)
-            .bind(b)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db)?
-            .map(|r| match_from_row(&r))
-            .transpose()
+        const SQL: &str = "SELECT * FROM matches WHERE org_id = ? AND run_id = ? AND a_id = ? AND b_id = ?";
+        short_read!(one: self, SQL, [org_id, run_id, a, b], match_from_row)
     }
 
     async fn match_profiles(

@@ -4,8 +4,10 @@
 //! between writers (no `SQLITE_BUSY` under load); reads use a pool of their own, which
 //! WAL lets run beside the writer.
 
+// First: its `short_read!` serves the modules below.
+#[macro_use]
+mod on_thread;
 mod accounts;
-mod credentials;
 mod deliveries;
 mod enrichment;
 mod events;
@@ -28,7 +30,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
-    credentials: credentials::CredentialReader,
+    /// Reads by key on the request's own thread (on_thread.rs).
+    on_thread: on_thread::ThreadReader,
 }
 
 impl SqliteStore {
@@ -63,8 +66,16 @@ impl SqliteStore {
             .map_err(StoreError::backend)?;
         let file = options.get_filename();
         let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
-        let credentials = credentials::CredentialReader::new((!in_memory).then(|| file.to_path_buf()));
-        Ok(Self { read, write, credentials })
+        let on_thread = on_thread::ThreadReader::new((!in_memory).then(|| file.to_path_buf()));
+        Ok(Self { read, write, on_thread })
+    }
+
+    /// The same store with every read through the pool, so the contract suite tests the
+    /// pooled half of each `short_read!` too.
+    #[cfg(test)]
+    pub(crate) fn without_thread_reads(mut self) -> Self {
+        self.on_thread = on_thread::ThreadReader::new(None);
+        self
     }
 }
 

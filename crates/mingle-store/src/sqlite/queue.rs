@@ -70,14 +70,8 @@ impl RunStore for SqliteStore {
     }
 
     async fn get_run(&self, org_id: &str, run_id: &str) -> Result<Option<Run>, StoreError> {
-        sqlx::query("SELECT * FROM runs WHERE org_id = ? AND run_id = ?")
-            .bind(org_id)
-            .bind(run_id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(StoreError::backend)?
-            .map(|r| run_from_row(&r))
-            .transpose()
+        const SQL: &str = "SELECT * FROM runs WHERE org_id = ? AND run_id = ?";
+        short_read!(one: self, SQL, [org_id, run_id], run_from_row)
     }
 
     async fn list_runs(&self, org_id: &str, kind: Option<RunKind>, page: &PageQuery) -> Result<Vec<Run>, StoreError> {
