@@ -29,6 +29,50 @@ fn scores_json(pairs: &[StoredMatch]) -> Vec<String> {
     })
 }
 
+/// The match page's statement and its arguments, built once for either path.
+fn event_matches_query(
+    org_id: &str,
+    run_id: &str,
+    filter: &MatchFilter,
+    page: &PageQuery,
+) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut sql = String::from("SELECT m.* FROM matches m WHERE m.org_id = ? AND m.run_id = ?");
+    let mut args = vec![Value::Text(org_id.to_owned()), Value::Text(run_id.to_owned())];
+    if let Some(session) = &filter.session_id {
+        for side in ["a_id", "b_id"] {
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM match_sessions s WHERE s.org_id = m.org_id AND s.run_id = m.run_id
+                   AND s.session_id = ? AND s.attendee_id = m.{side})"
+            ));
+            args.push(Value::Text(session.clone()));
+        }
+    }
+    if let Some(goal) = &filter.goal {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM match_profiles p WHERE p.org_id = m.org_id AND p.run_id = m.run_id
+               AND p.attendee_id IN (m.a_id, m.b_id) AND (p.goal_category = ? OR instr(p.goal_folded, ?) > 0))",
+        );
+        args.extend([Value::Text(goal.clone()), Value::Text(goal.clone())]);
+    }
+    if let Some(after) = &page.after {
+        let (a, b_id) = after.id.split_once('\u{1f}').unwrap_or((after.id.as_str(), ""));
+        // The first condition is implied by the second; it lets the index start at
+        // the cursor instead of scanning every row before it.
+        sql.push_str(" AND m.final_key <= ? AND (m.final_key < ? OR (m.final_key = ? AND (m.a_id, m.b_id) > (?, ?)))");
+        args.extend([
+            Value::Integer(after.key),
+            Value::Integer(after.key),
+            Value::Integer(after.key),
+            Value::Text(a.to_owned()),
+            Value::Text(b_id.to_owned()),
+        ]);
+    }
+    sql.push_str(" ORDER BY m.final_key DESC, m.a_id, m.b_id LIMIT ?");
+    args.push(Value::Integer(page.limit.into()));
+    (sql, args)
+}
+
 #[async_trait]
 impl MatchStore for SqliteStore {
     async fn save_matches(
@@ -159,42 +203,7 @@ impl MatchStore for SqliteStore {
         page: &PageQuery,
     ) -> Result<Vec<StoredMatch>, StoreError> {
         use rusqlite::types::Value;
-        // The statement and its arguments, built once for either path.
-        let mut sql = String::from("SELECT m.* FROM matches m WHERE m.org_id = ? AND m.run_id = ?");
-        let mut args = vec![Value::Text(org_id.to_owned()), Value::Text(run_id.to_owned())];
-        if let Some(session) = &filter.session_id {
-            for side in ["a_id", "b_id"] {
-                sql.push_str(&format!(
-                    " AND EXISTS (SELECT 1 FROM match_sessions s WHERE s.org_id = m.org_id AND s.run_id = m.run_id
-                       AND s.session_id = ? AND s.attendee_id = m.{side})"
-                ));
-                args.push(Value::Text(session.clone()));
-            }
-        }
-        if let Some(goal) = &filter.goal {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM match_profiles p WHERE p.org_id = m.org_id AND p.run_id = m.run_id
-                   AND p.attendee_id IN (m.a_id, m.b_id) AND (p.goal_category = ? OR instr(p.goal_folded, ?) > 0))",
-            );
-            args.extend([Value::Text(goal.clone()), Value::Text(goal.clone())]);
-        }
-        if let Some(after) = &page.after {
-            let (a, b_id) = after.id.split_once('\u{1f}').unwrap_or((after.id.as_str(), ""));
-            // The first condition is implied by the second; it lets the index start at
-            // the cursor instead of scanning every row before it.
-            sql.push_str(
-                " AND m.final_key <= ? AND (m.final_key < ? OR (m.final_key = ? AND (m.a_id, m.b_id) > (?, ?)))",
-            );
-            args.extend([
-                Value::Integer(after.key),
-                Value::Integer(after.key),
-                Value::Integer(after.key),
-                Value::Text(a.to_owned()),
-                Value::Text(b_id.to_owned()),
-            ]);
-        }
-        sql.push_str(" ORDER BY m.final_key DESC, m.a_id, m.b_id LIMIT ?");
-        args.push(Value::Integer(page.limit.into()));
+        let (sql, args) = event_matches_query(org_id, run_id, filter, page);
         // A filter may scan the whole run to fill a page: that read stays on the pool.
         let short = filter.session_id.is_none() && filter.goal.is_none();
         if short {
@@ -239,5 +248,28 @@ impl MatchStore for SqliteStore {
         )
         .await?;
         rows.iter().map(profile_from_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mingle_core::cursor::Position;
+
+    use super::*;
+
+    /// A later page of matches must start the index at its cursor: without the
+    /// implied `final_key <= ?`, SQLite walked every row before it.
+    #[tokio::test]
+    async fn a_later_match_page_starts_the_index_at_its_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.db");
+        SqliteStore::open(&format!("sqlite://{}", file.display())).await.unwrap();
+        let connection = rusqlite::Connection::open(&file).unwrap();
+        let page = PageQuery { after: Some(Position { key: 5, id: "a\u{1f}b".into() }), limit: 11 };
+        let (sql, args) = event_matches_query("o", "r", &MatchFilter::default(), &page);
+        let mut plan = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let steps: Vec<String> =
+            plan.query_map(rusqlite::params_from_iter(&args), |r| r.get(3)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(steps, ["SEARCH m USING INDEX matches_by_score (org_id=? AND run_id=? AND final_key<?)"]);
     }
 }

@@ -168,6 +168,48 @@ async fn rate_limits_hold_across_api_servers_sharing_a_postgresql_database() {
     assert_eq!(allowed, expected);
 }
 
+/// Concurrent requests of one account: each gets its own decision and the bucket is
+/// spent exactly once per request, whether a process takes them one by one (memory) or
+/// in batches that share a database transaction (PostgreSQL, two API servers).
+#[tokio::test]
+async fn concurrent_requests_of_one_account_spend_the_burst_exactly() {
+    let flags = ["--rate-limit-per-sec", "0.001", "--rate-limit-burst", "10"];
+    let app = TestApp::with(&flags).await;
+    let store = mingle_store::connect(&app.database_url).await.expect("the same database");
+    let other = mingle::serve::app(mingle_service::Services::new(store), &crate::harness::serve_args(&flags));
+    let requests = (0..40).map(|i| {
+        let router = if i % 2 == 0 { app.router.clone() } else { other.clone() };
+        let request = http::Request::get(format!("{BASE}/auth"))
+            .header("authorization", format!("Bearer {}", app.a.rw))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        tokio::spawn(tower::ServiceExt::oneshot(router, request))
+    });
+    let mut remaining = Vec::new();
+    for answer in futures_util::future::join_all(requests).await {
+        let answer = answer.unwrap().unwrap();
+        match answer.status().as_u16() {
+            200 => {
+                let header = answer.headers()["ratelimit"].to_str().unwrap().to_owned();
+                let r = header.split(';').find_map(|p| p.strip_prefix("r=")).unwrap().parse::<u64>().unwrap();
+                remaining.push(r);
+            }
+            429 => {}
+            other => panic!("status {other}"),
+        }
+    }
+    remaining.sort_unstable();
+    // Each allowed request saw the bucket one lower than the one before it.
+    let once: Vec<u64> = (0..10).collect();
+    let expected = if crate::harness::on_postgres() {
+        once
+    } else {
+        // Two routers in one test process each keep their own buckets in memory.
+        once.iter().flat_map(|&r| [r, r]).collect()
+    };
+    assert_eq!(remaining, expected);
+}
+
 #[tokio::test]
 async fn authentication_comes_before_the_rate_limit() {
     let app = TestApp::with(&["--rate-limit-per-sec", "0.1", "--rate-limit-burst", "1"]).await;
