@@ -53,14 +53,25 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
 }
 
+/// The router's state: cloned by every layer and extractor of every request, so it is
+/// one `Arc` (a clone is one atomic increment; the fields behind it were four).
 #[derive(Clone)]
-pub struct AppState {
-    /// Behind one `Arc`: extractors clone the state on every request.
+pub struct AppState(Arc<AppStateFields>);
+
+pub struct AppStateFields {
     pub services: Arc<Services>,
     pub settings: Arc<HttpSettings>,
     pub rate_limiter: Arc<RateLimiter>,
     /// The `RateLimit-Policy` header every authenticated answer carries, written once.
     pub rate_limit_policy: axum::http::HeaderValue,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateFields;
+
+    fn deref(&self) -> &AppStateFields {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -70,7 +81,12 @@ impl AppState {
         let rate_limit_policy =
             axum::http::HeaderValue::from_str(&format!("\"default\";q={};w={}", s.burst, s.window_secs()))
                 .expect("ascii");
-        Self { services: Arc::new(services), settings: Arc::new(settings), rate_limiter, rate_limit_policy }
+        Self(Arc::new(AppStateFields {
+            services: Arc::new(services),
+            settings: Arc::new(settings),
+            rate_limiter,
+            rate_limit_policy,
+        }))
     }
 }
 
