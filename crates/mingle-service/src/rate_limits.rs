@@ -7,8 +7,10 @@
 //! One account's concurrent requests in one process share that transaction: the first
 //! starts a batch, the others queue while it runs and go in the next one, whose step
 //! applies the rule once per request, in order. Each request still gets its own
-//! decision and the bucket is spent exactly as if they had come one by one; what is
-//! saved is a row lock and four round trips per request.
+//! decision and the bucket is spent as if they had come one by one (a request that went
+//! away while queued is not counted); what is saved is a transaction (five round trips
+//! and a row lock) per request but the first of each batch. A failed transaction fails
+//! every request of its batch, as each would have failed on the same database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -71,8 +73,10 @@ impl RateLimiter {
         };
         if lead {
             // Its own task: a request that goes away must not strand the ones queued
-            // behind it.
-            tokio::spawn(take_batches(self.store.clone(), self.batches.clone(), self.policy, key));
+            // behind it. The guard exists before the task does, so a task dropped before
+            // it first runs (at shutdown) still releases the account.
+            let release = Release { batches: self.batches.clone(), key: key.clone(), armed: true };
+            tokio::spawn(take_batches(self.store.clone(), self.policy, release));
         }
         match answered.await {
             Ok(decision) => decision.map_err(ServiceError::Internal),
@@ -83,14 +87,17 @@ impl RateLimiter {
 
 /// Takes batches of `key`'s queued requests from the database's bucket until none is
 /// left, answering each request with its own decision.
-async fn take_batches(store: Arc<dyn Store>, batches: Batches, policy: Policy, key: (String, String)) {
-    // If this task panics, the account's queue is dropped (its requests answer 500)
-    // rather than left waiting for a task that is gone.
-    let mut release = Release { batches: batches.clone(), key: key.clone(), armed: true };
+/// If the task panics or is dropped, `release` removes the account's queue (its
+/// requests answer 500) rather than leave it waiting for a task that is gone.
+async fn take_batches(store: Arc<dyn Store>, policy: Policy, mut release: Release) {
+    let (batches, key) = (release.batches.clone(), release.key.clone());
     loop {
         let batch = {
             let mut all = batches.lock().unwrap_or_else(|p| p.into_inner());
             let Some(waiting) = all.get_mut(&key) else { break };
+            // A request that went away while queued (timed out, or its client left)
+            // takes no token.
+            waiting.queue.retain(|answer| !answer.is_closed());
             if waiting.queue.is_empty() {
                 all.remove(&key);
                 break;

@@ -168,38 +168,41 @@ async fn rate_limits_hold_across_api_servers_sharing_a_postgresql_database() {
     assert_eq!(allowed, expected);
 }
 
-/// Concurrent requests of one account: each gets its own decision and the bucket is
-/// spent exactly once per request, whether a process takes them one by one (memory) or
-/// in batches that share a database transaction (PostgreSQL, two API servers).
+/// Concurrent requests of two accounts: each request gets its own decision and each
+/// bucket is spent exactly once per request, whether a process takes them one by one
+/// (memory) or in batches that share a database transaction (PostgreSQL, two API
+/// servers), and no account's requests are counted against the other's.
 #[tokio::test]
 async fn concurrent_requests_of_one_account_spend_the_burst_exactly() {
     let flags = ["--rate-limit-per-sec", "0.001", "--rate-limit-burst", "10"];
     let app = TestApp::with(&flags).await;
     let store = mingle_store::connect(&app.database_url).await.expect("the same database");
     let other = mingle::serve::app(mingle_service::Services::new(store), &crate::harness::serve_args(&flags));
-    let requests = (0..40).map(|i| {
+    let requests = (0..80).map(|i| {
         let router = if i % 2 == 0 { app.router.clone() } else { other.clone() };
+        // Every fourth request is the second account's: 20 of them, 10 per server.
+        let account = if i % 4 < 2 { 0 } else { 1 };
+        let token = [&app.a.rw, &app.a.ro][account];
         let request = http::Request::get(format!("{BASE}/auth"))
-            .header("authorization", format!("Bearer {}", app.a.rw))
+            .header("authorization", format!("Bearer {token}"))
             .body(axum::body::Body::empty())
             .unwrap();
-        tokio::spawn(tower::ServiceExt::oneshot(router, request))
+        let answer = tokio::spawn(tower::ServiceExt::oneshot(router, request));
+        async move { (account, answer.await.unwrap().unwrap()) }
     });
-    let mut remaining = Vec::new();
-    for answer in futures_util::future::join_all(requests).await {
-        let answer = answer.unwrap().unwrap();
+    let mut remaining = [Vec::new(), Vec::new()];
+    for (account, answer) in futures_util::future::join_all(requests).await {
         match answer.status().as_u16() {
             200 => {
                 let header = answer.headers()["ratelimit"].to_str().unwrap().to_owned();
                 let r = header.split(';').find_map(|p| p.strip_prefix("r=")).unwrap().parse::<u64>().unwrap();
-                remaining.push(r);
+                remaining[account].push(r);
             }
             429 => {}
             other => panic!("status {other}"),
         }
     }
-    remaining.sort_unstable();
-    // Each allowed request saw the bucket one lower than the one before it.
+    // Each allowed request saw its bucket one lower than the one before it.
     let once: Vec<u64> = (0..10).collect();
     let expected = if crate::harness::on_postgres() {
         once
@@ -207,7 +210,10 @@ async fn concurrent_requests_of_one_account_spend_the_burst_exactly() {
         // Two routers in one test process each keep their own buckets in memory.
         once.iter().flat_map(|&r| [r, r]).collect()
     };
-    assert_eq!(remaining, expected);
+    for (account, mut seen) in remaining.into_iter().enumerate() {
+        seen.sort_unstable();
+        assert_eq!(seen, expected, "account {account}");
+    }
 }
 
 #[tokio::test]
