@@ -12,6 +12,7 @@
 //! and a row lock) per request but the first of each batch. A failed transaction fails
 //! every request of its batch, as each would have failed on the same database.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -23,15 +24,9 @@ use tokio::sync::oneshot;
 
 use crate::ServiceError;
 
-/// One account's requests waiting for the database's bucket in this process.
-#[derive(Default)]
-struct Waiting {
-    /// A task is taking batches for this account.
-    running: bool,
-    queue: Vec<oneshot::Sender<Result<Decision, String>>>,
-}
-
-type Batches = Arc<Mutex<HashMap<(String, String), Waiting>>>;
+/// Per (org, account), the requests waiting for the database's bucket in this process.
+/// An account has an entry exactly while a task takes batches for it.
+type Batches = Arc<Mutex<HashMap<(String, String), Vec<oneshot::Sender<Result<Decision, String>>>>>>;
 
 pub struct RateLimiter {
     policy: Policy,
@@ -65,11 +60,15 @@ impl RateLimiter {
         }
         let key = (org_id.to_owned(), service_account_id.to_owned());
         let (answer, answered) = oneshot::channel();
-        let lead = {
-            let mut batches = self.batches.lock().unwrap_or_else(|p| p.into_inner());
-            let waiting = batches.entry(key.clone()).or_default();
-            waiting.queue.push(answer);
-            !std::mem::replace(&mut waiting.running, true)
+        let lead = match self.batches.lock().unwrap_or_else(|p| p.into_inner()).entry(key.clone()) {
+            Entry::Occupied(mut queued) => {
+                queued.get_mut().push(answer);
+                false
+            }
+            Entry::Vacant(none) => {
+                none.insert(vec![answer]);
+                true
+            }
         };
         if lead {
             // Its own task: a request that goes away must not strand the ones queued
@@ -94,15 +93,15 @@ async fn take_batches(store: Arc<dyn Store>, policy: Policy, mut release: Releas
     loop {
         let batch = {
             let mut all = batches.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(waiting) = all.get_mut(&key) else { break };
+            let Some(queue) = all.get_mut(&key) else { break };
             // A request that went away while queued (timed out, or its client left)
             // takes no token.
-            waiting.queue.retain(|answer| !answer.is_closed());
-            if waiting.queue.is_empty() {
+            queue.retain(|answer| !answer.is_closed());
+            if queue.is_empty() {
                 all.remove(&key);
                 break;
             }
-            std::mem::take(&mut waiting.queue)
+            std::mem::take(queue)
         };
         let count = batch.len();
         let decided = Arc::new(Mutex::new(Vec::with_capacity(count)));

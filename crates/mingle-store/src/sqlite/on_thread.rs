@@ -131,8 +131,8 @@ fn open(path: &PathBuf) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
     connection.busy_timeout(Duration::ZERO)?;
-    // Ten fixed statements and the match page's variants by filter: the default 16
-    // would evict.
+    // Twelve statements today (ten fixed, the match page with and without a cursor);
+    // room above rusqlite's default of 16 so that new reads do not start evicting.
     connection.set_prepared_statement_cache_capacity(32);
     Ok(connection)
 }

@@ -143,6 +143,15 @@ async fn rate_limit_refuses_past_the_burst_with_headers() {
     app.get("/auth", &app.b.rw).await.ok(200);
 }
 
+/// `GET /auth` with `token`, for a router called directly (a second API server in the
+/// same test process).
+fn auth_request(token: &str) -> http::Request<axum::body::Body> {
+    http::Request::get(format!("{BASE}/auth"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn rate_limits_hold_across_api_servers_sharing_a_postgresql_database() {
     let flags = ["--rate-limit-per-sec", "0.01", "--rate-limit-burst", "4"];
@@ -153,11 +162,7 @@ async fn rate_limits_hold_across_api_servers_sharing_a_postgresql_database() {
     let mut allowed = 0;
     for i in 0..10 {
         let router = if i % 2 == 0 { app.router.clone() } else { other.clone() };
-        let request = http::Request::get(format!("{BASE}/auth"))
-            .header("authorization", format!("Bearer {}", app.a.rw))
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let status = tower::ServiceExt::oneshot(router, request).await.unwrap().status();
+        let status = tower::ServiceExt::oneshot(router, auth_request(&app.a.rw)).await.unwrap().status();
         assert!(status == 200 || status == 429, "{status}");
         allowed += usize::from(status == 200);
     }
@@ -183,11 +188,7 @@ async fn concurrent_requests_of_one_account_spend_the_burst_exactly() {
         // Every fourth request is the second account's: 20 of them, 10 per server.
         let account = if i % 4 < 2 { 0 } else { 1 };
         let token = [&app.a.rw, &app.a.ro][account];
-        let request = http::Request::get(format!("{BASE}/auth"))
-            .header("authorization", format!("Bearer {token}"))
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let answer = tokio::spawn(tower::ServiceExt::oneshot(router, request));
+        let answer = tokio::spawn(tower::ServiceExt::oneshot(router, auth_request(token)));
         async move { (account, answer.await.unwrap().unwrap()) }
     });
     let mut remaining = [Vec::new(), Vec::new()];
